@@ -1,0 +1,59 @@
+"""Typed errors raised by nnctl's library code.
+
+The library never prints and never exits: it raises one of these. The command-line layer is the
+single place that turns them into a one-line message and an exit code. Every message says what was
+received and what is allowed, so the user can fix the input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class NnctlError(Exception):
+    """Base class of every error nnctl raises on purpose. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class SpecError(NnctlError, ValueError):
+    """A spec string (``name:key=value,...``) or model string could not be parsed."""
+
+
+class UnknownComponentError(SpecError):
+    """A component name is not registered."""
+
+
+class ConfigError(NnctlError, ValueError):
+    """A hyperparameter or option has a value outside what is allowed."""
+
+
+class ShapeError(NnctlError, ValueError):
+    """Layers do not fit each other or the data."""
+
+
+class DataError(NnctlError, ValueError):
+    """A dataset could not be found, read or used."""
+
+
+class TrainingError(NnctlError, RuntimeError):
+    """Training cannot proceed (for example, a layer with zero gradient everywhere)."""
+
+
+class RunFailure(NnctlError, RuntimeError):
+    """A runtime failure that is not the user's input (exit code 1)."""
+
+    exit_code = 1
+
+
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """Return the valid choice closest to ``name``, or None when nothing is close."""
+    matches = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
+    return matches[0] if matches else None
+
+
+def suggestion(name: str, choices: Iterable[str]) -> str:
+    """A ``"; did you mean 'x'?"`` suffix, or an empty string."""
+    best = closest(name, choices)
+    return f"; did you mean '{best}'?" if best else ""

@@ -1,0 +1,319 @@
+"""Component registries and the spec-string language.
+
+Every component kind (initializer, activation, loss, optimizer, schedule, regularizer, dataset, ...)
+has one :class:`Registry`. A component is a class whose ``__init__`` takes keyword hyperparameters
+with defaults; the signature *is* the schema: it names the valid keys and their defaults, and
+:meth:`Component.get_config` reads the values back from attributes of the same names.
+
+A spec string names a component and optionally sets hyperparameters::
+
+    adam                      -> Adam()
+    adam:beta1=0.9,beta2=0.99 -> Adam(beta1=0.9, beta2=0.99)
+    constant:0.01             -> Constant(value=0.01)   (positional values fill parameters in order)
+
+Values are parsed as int, float, bool (true/false), none, or plain strings; nothing is evaluated.
+``registry.get(component.spec())`` rebuilds an identical component (round-trip).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from .errors import ConfigError, SpecError, UnknownComponentError, suggestion
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_FORBIDDEN_IN_STRINGS = set(",=:()")
+
+
+def parse_value(text: str) -> Any:
+    """Parse one hyperparameter value: int, float, bool, None or a bare string (never evaluated)."""
+    s = text.strip()
+    low = s.lower()
+    if low in ("true", "yes", "on"):
+        return True
+    if low in ("false", "no", "off"):
+        return False
+    if low in ("none", "null"):
+        return None
+    if _INT_RE.match(s):
+        return int(s)
+    if _FLOAT_RE.match(s):
+        return float(s)
+    if low in ("inf", "+inf", "infinity"):
+        return math.inf
+    if low in ("-inf", "-infinity"):
+        return -math.inf
+    return s
+
+
+def format_value(value: Any) -> str:
+    """Format a value so that :func:`parse_value` gives it back exactly."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = repr(value)
+        return text
+    if isinstance(value, (list, tuple)):
+        return "x".join(format_value(v) for v in value)
+    return str(value)
+
+
+def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
+    """Split ``name:a,b,key=value`` into (name, positional texts, keyword texts)."""
+    if not isinstance(spec, str):
+        raise SpecError(f"expected a spec string like 'name' or 'name:key=value', got {spec!r}")
+    text = spec.strip()
+    if not text:
+        raise SpecError("empty spec string; expected 'name' or 'name:key=value,...'")
+    name, sep, rest = text.partition(":")
+    name = name.strip()
+    if not _NAME_RE.match(name):
+        raise SpecError(
+            f"invalid component name {name!r} in spec {spec!r}; names are letters, digits and '_'"
+        )
+    positional: list[str] = []
+    keywords: dict[str, str] = {}
+    if sep:
+        if not rest.strip():
+            raise SpecError(f"spec {spec!r} has ':' but no parameters after it")
+        for item in rest.split(","):
+            item = item.strip()
+            if not item:
+                raise SpecError(f"empty parameter in spec {spec!r} (two commas in a row?)")
+            key, eq, value = item.partition("=")
+            if eq:
+                key = key.strip()
+                if not _NAME_RE.match(key):
+                    raise SpecError(f"invalid parameter name {key!r} in spec {spec!r}")
+                if key in keywords:
+                    raise SpecError(f"parameter {key!r} given twice in spec {spec!r}")
+                if not value.strip():
+                    raise SpecError(f"parameter {key!r} has no value in spec {spec!r}")
+                keywords[key] = value.strip()
+            else:
+                if keywords:
+                    raise SpecError(
+                        f"positional value {item!r} after key=value parameters in spec {spec!r}"
+                    )
+                positional.append(item)
+    return name.lower().replace("-", "_"), positional, keywords
+
+
+class Component:
+    """Base of every registered component.
+
+    Subclasses take their hyperparameters as keyword arguments of ``__init__`` and store each under
+    an attribute of the same name; that is all the registry needs for parsing, validation of keys,
+    defaults, printing and round-tripping.
+    """
+
+    kind: ClassVar[str] = "component"
+    name: ClassVar[str] = ""
+
+    @classmethod
+    def hyperparameters(cls) -> dict[str, Any]:
+        """The hyperparameters this component takes, in order, with their defaults."""
+        out: dict[str, Any] = {}
+        for p in inspect.signature(cls.__init__).parameters.values():
+            if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            out[p.name] = None if p.default is inspect.Parameter.empty else p.default
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        """Every hyperparameter with its current value (defaults made explicit)."""
+        return {k: getattr(self, k) for k in self.hyperparameters()}
+
+    def spec(self) -> str:
+        """The full spec string; ``registry.get(self.spec())`` rebuilds this component."""
+        cfg = self.get_config()
+        if not cfg:
+            return self.name
+        return self.name + ":" + ",".join(f"{k}={format_value(v)}" for k, v in cfg.items())
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.spec()}>"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
+
+    __hash__ = object.__hash__
+
+
+def _coerce(component: str, key: str, value: Any, default: Any) -> Any:
+    """Convert a parsed value to the type of the parameter's default, or explain why not."""
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        if value in (0, 1):
+            return bool(value)
+        raise ConfigError(f"{component}: {key}={format_value(value)!s} is not allowed; expected true or false")
+    if isinstance(default, int):
+        if isinstance(value, bool):
+            raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected an integer")
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected a number")
+        return float(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        return format_value(value)
+    return value
+
+
+class Registry:
+    """Name → component class, with spec parsing, suggestions and descriptions."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._classes: dict[str, type[Component]] = {}
+        self._aliases: dict[str, str] = {}
+
+    def register(self, name: str, *aliases: str) -> Callable[[type[Component]], type[Component]]:
+        """Class decorator: register ``cls`` under ``name`` (and aliases)."""
+
+        def decorate(cls: type[Component]) -> type[Component]:
+            if name in self._classes or name in self._aliases:
+                raise ValueError(f"{self.kind} {name!r} registered twice")
+            cls.name = name
+            cls.kind = self.kind
+            self._classes[name] = cls
+            for alias in aliases:
+                self._aliases[alias] = name
+            return cls
+
+        return decorate
+
+    def names(self, include_aliases: bool = False) -> list[str]:
+        names = list(self._classes)
+        if include_aliases:
+            names += list(self._aliases)
+        return names
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._classes or name in self._aliases
+
+    def lookup(self, name: str) -> type[Component]:
+        """The class registered as ``name`` (or an alias), or an error listing the valid names."""
+        key = name.lower().replace("-", "_")
+        key = self._aliases.get(key, key)
+        if key not in self._classes:
+            valid = self.names(include_aliases=True)
+            raise UnknownComponentError(
+                f"unknown {self.kind} '{name}'; valid: {', '.join(sorted(self.names()))}"
+                + suggestion(name, valid)
+            )
+        return self._classes[key]
+
+    def parse(self, spec: str) -> tuple[type[Component], dict[str, Any]]:
+        """Parse a spec into (class, keyword arguments), checking every key."""
+        name, positional, keywords = split_spec(spec)
+        cls = self.lookup(name)
+        params = cls.hyperparameters()
+        order = list(params)
+        if len(positional) > len(order):
+            raise SpecError(
+                f"{self.kind} '{cls.name}' takes at most {len(order)} positional value(s) "
+                f"({', '.join(order) or 'none'}), got {len(positional)} in {spec!r}"
+            )
+        kwargs: dict[str, Any] = {}
+        for key, text in zip(order, positional):
+            kwargs[key] = parse_value(text)
+        for key, text in keywords.items():
+            if key not in params:
+                raise SpecError(
+                    f"{self.kind} '{cls.name}' has no parameter '{key}'; "
+                    f"valid: {', '.join(order) or '(none)'}" + suggestion(key, order)
+                )
+            if key in kwargs:
+                raise SpecError(f"parameter {key!r} given twice in spec {spec!r}")
+            kwargs[key] = parse_value(text)
+        for key in list(kwargs):
+            kwargs[key] = _coerce(cls.name, key, kwargs[key], params[key])
+        return cls, kwargs
+
+    def get(self, spec: str | Component | None, **overrides: Any) -> Component:
+        """Build a component from a spec string (or return a ready component unchanged)."""
+        if isinstance(spec, Component):
+            return spec
+        if spec is None:
+            raise SpecError(f"no {self.kind} given; valid: {', '.join(sorted(self.names()))}")
+        cls, kwargs = self.parse(spec)
+        params = cls.hyperparameters()
+        for key, value in overrides.items():
+            if key in params and key not in kwargs:
+                kwargs[key] = value
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:  # a required parameter is missing
+            raise SpecError(f"{self.kind} '{cls.name}': {exc}") from None
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One entry per component: name, aliases, hyperparameters with defaults, first doc line."""
+        rows = []
+        for name, cls in self._classes.items():
+            aliases = [a for a, target in self._aliases.items() if target == name]
+            doc = inspect.getdoc(cls) or ""
+            rows.append(
+                {
+                    "name": name,
+                    "aliases": aliases,
+                    "params": cls.hyperparameters(),
+                    "summary": doc.splitlines()[0] if doc else "",
+                }
+            )
+        return rows
+
+
+# --- validation helpers used by components ------------------------------------------------------
+
+
+def check_range(
+    component: str,
+    key: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+) -> None:
+    """Raise ConfigError unless ``low <= value <= high`` (bounds optional, inclusiveness set)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    if ok and low is not None:
+        ok = value >= low if low_inclusive else value > low
+    if ok and high is not None:
+        ok = value <= high if high_inclusive else value < high
+    if ok:
+        return
+    lo = "" if low is None else f"{format_value(low)} {'<=' if low_inclusive else '<'} "
+    hi = "" if high is None else f" {'<=' if high_inclusive else '<'} {format_value(high)}"
+    raise ConfigError(
+        f"{component}: {key}={format_value(value)} is out of range; allowed: {lo}{key}{hi}"
+    )
+
+
+def check_choice(component: str, key: str, value: Any, choices: Iterable[str]) -> None:
+    """Raise ConfigError unless ``value`` is one of ``choices``."""
+    choices = list(choices)
+    if value not in choices:
+        raise ConfigError(
+            f"{component}: {key}={format_value(value)} is not allowed; valid: {', '.join(choices)}"
+            + suggestion(str(value), choices)
+        )
