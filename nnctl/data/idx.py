@@ -1,0 +1,199 @@
+"""The IDX file format (LeCun's MNIST format) and the MNIST / Fashion-MNIST loaders.
+
+An IDX file is a 4-byte magic number, the dimensions, then the values in C order, all big-endian::
+
+    bytes 0-1   zero
+    byte  2     value type: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64
+    byte  3     number of dimensions d
+    4·d bytes   each dimension as a big-endian uint32
+    the data    prod(dims) values
+
+Files are often distributed gzipped; both forms are read (gzip is recognised by a ``.gz`` suffix or
+its magic bytes ``1f 8b``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import DataError
+from .dataset import Dataset
+from .registry import DATASETS, DatasetSource
+
+#: IDX type code -> big-endian NumPy dtype.
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"IDX file '{path}' does not exist") from None
+    except OSError as exc:
+        raise DataError(f"cannot read IDX file '{path}': {exc.strerror or exc}") from None
+    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DataError(f"'{path}' is not a readable gzip file ({exc}); download it again") from None
+    return raw
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (gzipped or not) into a native-endian array of the stored type and shape."""
+    path = Path(path)
+    data = _read_bytes(path)
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise DataError(
+            f"'{path}' is not an IDX file: its magic number is {data[:4].hex() or 'missing'}, "
+            "expected 0000 followed by a type code and the number of dimensions"
+        )
+    code, ndim = data[2], data[3]
+    if code not in IDX_TYPES:
+        valid = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
+        raise DataError(f"'{path}': unknown IDX value type 0x{code:02X}; valid: {valid}")
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(
+            f"'{path}' is truncated: its header needs {header} bytes for {ndim} dimensions, "
+            f"the file has {len(data)}"
+        )
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(IDX_TYPES[code])
+    expected = header + math.prod(dims) * dtype.itemsize
+    if len(data) != expected:
+        state = "truncated" if len(data) < expected else "longer than its header says"
+        raise DataError(
+            f"'{path}' is {state}: shape {dims} of {dtype.newbyteorder('=').name} needs "
+            f"{expected} bytes, the file has {len(data)}; download it again"
+        )
+    values = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    return values.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | Path, array: np.ndarray) -> None:
+    """Write ``array`` as an IDX file (gzipped when the name ends in ``.gz``)."""
+    path = Path(path)
+    array = np.asarray(array)
+    code = _CODES.get(array.dtype.newbyteorder("="))
+    if code is None:
+        valid = ", ".join(np.dtype(v).newbyteorder("=").name for v in IDX_TYPES.values())
+        raise DataError(f"cannot write dtype {array.dtype} as IDX; supported: {valid}")
+    if array.ndim > 255:
+        raise DataError(f"IDX stores at most 255 dimensions, got {array.ndim}")
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, dtype=">u4").tobytes()
+    payload = header + np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload, mtime=0)
+    path.write_bytes(payload)
+
+
+# --- MNIST-style datasets ---------------------------------------------------------------------------
+
+#: The four files of an MNIST-style dataset, in the order (train images, train labels, test ...).
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def _find(directory: Path, base: str) -> Path | None:
+    """The file for ``base`` in ``directory``: plain or ``.gz``, with '-' or '.' before ``idx``."""
+    dotted = base.replace("-idx", ".idx")
+    for name in (base, base + ".gz", dotted, dotted + ".gz"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+class _IdxImages(DatasetSource):
+    """Shared loader for the four-file IDX image datasets (MNIST and its drop-in replacements).
+
+    Subclasses set ``default_dir`` (also the default of their ``path`` hyperparameter, so it shows
+    in listings and run records), ``url`` and ``class_names``.
+    """
+
+    default_dir = ""
+    url = ""
+    class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
+
+    def __init__(self, path: str = ""):
+        self.path = path or self.default_dir
+
+    def load(self, rng: np.random.Generator) -> Dataset:
+        directory = Path(self.path)
+        where = f"'{directory}'"
+        if self.path == self.default_dir:
+            where += " (the default when no path is given)"
+        found = [_find(directory, base) for base in IDX_FILES]
+        if not all(found):
+            missing = [f"{base}(.gz)" for base, f in zip(IDX_FILES, found) if f is None]
+            if not directory.is_dir():
+                problem = f"directory {where} does not exist"
+            elif len(missing) == len(IDX_FILES):
+                problem = f"no IDX files in {where}"
+            else:
+                problem = f"missing {', '.join(missing)} in {where}"
+            raise DataError(
+                f"{self.name}: {problem}; expected "
+                + ", ".join(f"{b}(.gz)" for b in IDX_FILES)
+                + f" - download them from {self.url} and pass {self.name}:path=DIR"
+            )
+        train_x, train_y, test_x, test_y = (read_idx(f) for f in found)
+        for images, labels, part in ((train_x, train_y, "train"), (test_x, test_y, "t10k")):
+            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+                raise DataError(
+                    f"{self.name}: {part} images have shape {images.shape} and labels {labels.shape}; "
+                    "expected (N, H, W) images and N labels"
+                )
+        if train_x.shape[1:] != test_x.shape[1:]:
+            raise DataError(
+                f"{self.name}: train images are {train_x.shape[1:]} but t10k images {test_x.shape[1:]}"
+            )
+        X = np.concatenate([train_x, test_x])[:, None].astype(np.float32)
+        if train_x.dtype == np.uint8:
+            X /= 255.0
+        return Dataset(
+            X=X,
+            y=np.concatenate([train_y, test_y]).astype(np.int64),
+            task="classification",
+            name=self.spec(),
+            classes=list(self.class_names),
+        )
+
+
+@DATASETS.register("mnist")
+class Mnist(_IdxImages):
+    """MNIST handwritten digits from the four IDX files in ``path`` (default ./data/mnist).
+
+    The 60,000 training and 10,000 test images are returned together as one dataset of shape
+    (70000, 1, 28, 28), uint8 pixels divided by 255 to lie in [0, 1];
+    :func:`~nnctl.data.split.split_dataset` then draws the train/validation/test splits from all of
+    them, the same way as for every other dataset.
+    """
+
+    default_dir = "data/mnist"
+    url = "the MNIST site (yann.lecun.com/exdb/mnist)"
+
+    def __init__(self, path: str = "data/mnist"):
+        super().__init__(path)
+
+
+@DATASETS.register("fashion_mnist", "fashion")
+class FashionMnist(_IdxImages):
+    """Fashion-MNIST clothing images from the four IDX files in ``path`` (default ./data/fashion_mnist).
+
+    Same layout and treatment as ``mnist``: (70000, 1, 28, 28) in [0, 1], ten classes.
+    """
+
+    default_dir = "data/fashion_mnist"
+    url = "github.com/zalandoresearch/fashion-mnist"
+    class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+    def __init__(self, path: str = "data/fashion_mnist"):
+        super().__init__(path)
