@@ -1,0 +1,333 @@
+"""The ``--model`` grammar: one readable string for MLPs, CNNs and residual networks.
+
+Examples::
+
+    mlp:128,64                                   two hidden layers, output layer added from the data
+    dense:256,bn,relu,dropout:0.5,dense:10       explicit layers
+    conv:16x3,relu,maxpool:2,conv:32x3,relu,maxpool:2,flatten,dense:10
+    res(dense:64,relu,dense:64)x4                four residual blocks y = x + F(x)
+
+Rules: layers are separated by commas; ``name:value`` gives the layer's first parameter(s)
+(``conv:16x3`` is 16 filters of 3×3, ``dropout:0.5`` the rate); a following item that is a bare
+number continues the same layer's values (``mlp:128,64``) and an item ``key=value`` sets a named
+parameter of the layer before it (``conv:16x3,stride=2``). ``res(...)xN`` repeats a residual block
+N times. ``act`` stands for the ``--activation`` flag. Any activation name is a layer.
+
+Defaults from flags reach the layers that do not name their own: ``--init`` for dense and conv
+weights, ``--dropout`` for a bare ``dropout``; with the ``mlp`` shorthand also ``--activation``,
+``--batch-norm`` and ``--dropout`` after every hidden layer. When the model's output does not already
+have one unit per output, an output layer is appended (``flatten`` first for images).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ShapeError, SpecError, UnknownComponentError, suggestion
+from .layers.base import LAYERS, Layer
+from .registry import parse_value
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DIMS = re.compile(r"^\d+(x\d+)+$")
+PSEUDO = ("mlp", "act", "res", "residual")
+
+
+@dataclass
+class Node:
+    """One parsed item: a layer with its values, or a residual block with children."""
+
+    name: str
+    pos: int
+    positional: list[Any] = field(default_factory=list)
+    keywords: dict[str, Any] = field(default_factory=dict)
+    children: list["Node"] = field(default_factory=list)
+    repeat: int = 1
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.i = 0
+
+    def error(self, message: str, pos: int | None = None) -> SpecError:
+        pos = self.i if pos is None else pos
+        near = self.text[pos : pos + 12] or "end of string"
+        return SpecError(f"model {self.text!r}: {message} at position {pos} (near {near!r})")
+
+    def peek(self) -> str:
+        return self.text[self.i] if self.i < len(self.text) else ""
+
+    def skip_ws(self) -> None:
+        while self.peek().isspace():
+            self.i += 1
+
+    def parse(self) -> list[Node]:
+        nodes = self.sequence(top=True)
+        self.skip_ws()
+        if self.i != len(self.text):
+            raise self.error(f"unexpected {self.peek()!r}")
+        if not nodes:
+            raise self.error("empty model; expected layers such as 'mlp:128,64'", 0)
+        return nodes
+
+    def sequence(self, top: bool) -> list[Node]:
+        nodes: list[Node] = []
+        while True:
+            self.skip_ws()
+            start = self.i
+            item = self.read_item()
+            if item is None:
+                raise self.error("expected a layer name", start)
+            kind, value = item
+            if kind == "node":
+                nodes.append(value)
+            elif not nodes or nodes[-1].children:
+                raise self.error(f"{value[1]!r} does not follow a layer that takes values", start)
+            elif kind == "value":
+                if nodes[-1].keywords:
+                    raise self.error("a plain value cannot follow key=value parameters", start)
+                nodes[-1].positional.extend(value[0])
+            else:  # keyword
+                key, val = value[0]
+                if key in nodes[-1].keywords:
+                    raise self.error(f"parameter {key!r} given twice", start)
+                nodes[-1].keywords[key] = val
+            self.skip_ws()
+            if self.peek() == ",":
+                self.i += 1
+                continue
+            return nodes
+
+    def read_atom(self) -> str:
+        start = self.i
+        while self.i < len(self.text) and self.text[self.i] not in ",()" and not self.text[self.i].isspace():
+            self.i += 1
+        return self.text[start : self.i]
+
+    def read_item(self):
+        start = self.i
+        m = _NAME.match(self.text, self.i)
+        if m and self.text[m.end() : m.end() + 1] == "(":
+            name = m.group(0).lower()
+            if name not in ("res", "residual"):
+                raise self.error(f"only res(...) takes a block of layers, got {name!r}", start)
+            self.i = m.end() + 1
+            children = self.sequence(top=False)
+            self.skip_ws()
+            if self.peek() != ")":
+                raise self.error("expected ')' to close the residual block")
+            self.i += 1
+            repeat = 1
+            if self.peek() in ("x", "X", "*"):
+                self.i += 1
+                rm = re.match(r"\d+", self.text[self.i :])
+                if not rm or int(rm.group(0)) < 1:
+                    raise self.error("expected a repeat count ≥ 1 after 'x'")
+                repeat = int(rm.group(0))
+                self.i += rm.end()
+            return "node", Node(name="res", pos=start, children=children, repeat=repeat)
+        atom = self.read_atom()
+        if not atom:
+            return None
+        head, colon, rest = atom.partition(":")
+        if not colon and "=" in atom:  # key=value continuing the previous layer
+            key, val = atom.split("=", 1)
+            if not _NAME.fullmatch(key) or not val:
+                raise self.error(f"invalid parameter {atom!r}; expected key=value", start)
+            return "keyword", ((key.lower(), parse_value(val)), atom)
+        if _NAME.fullmatch(head):
+            node = Node(name=head.lower(), pos=start)
+            if colon and not rest:
+                raise self.error(f"{head!r} has ':' but no value after it", start)
+            if "=" in rest:
+                key, val = rest.split("=", 1)
+                if not _NAME.fullmatch(key) or not val:
+                    raise self.error(f"invalid parameter {rest!r}; expected key=value", start)
+                node.keywords[key.lower()] = parse_value(val)
+            elif rest:
+                node.positional.extend(_values(rest))
+            return "node", node
+        if not colon and re.fullmatch(r"[0-9.eE+\-x]+", atom):
+            return "value", (_values(atom), atom)
+        raise self.error(f"cannot read {atom!r}", start)
+
+
+def _values(text: str) -> list[Any]:
+    if _DIMS.match(text):
+        return [int(v) for v in text.split("x")]
+    return [parse_value(text)]
+
+
+def parse_model(text: str) -> list[Node]:
+    """Parse a model string into nodes (no layers built yet); SpecError points at the position."""
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError("empty model; expected layers such as 'mlp:128,64'")
+    return _Parser(text).parse()
+
+
+# --- building layers from nodes -------------------------------------------------------------------
+
+DEFAULT_INIT_BY_ACTIVATION = {
+    "relu": "he_normal",
+    "leaky_relu": "he_normal",
+    "prelu": "he_normal",
+    "rrelu": "he_normal",
+    "elu": "he_normal",
+    "swish": "he_normal",
+    "silu": "he_normal",
+    "gelu": "he_normal",
+    "softplus": "he_normal",
+    "selu": "lecun_normal",
+}
+
+
+def default_init(activation: str) -> str:
+    """He for the ReLU family (Var 2/fan_in), LeCun for SELU, Glorot for sigmoid/tanh/linear."""
+    name = activation.split(":", 1)[0].strip().lower()
+    return DEFAULT_INIT_BY_ACTIVATION.get(name, "glorot_uniform")
+
+
+def _activation(spec: str) -> Layer:
+    from .activations import ACTIVATIONS
+
+    return ACTIVATIONS.get(spec)  # type: ignore[return-value]
+
+
+def build_layers(
+    text: str,
+    *,
+    n_outputs: int,
+    input_shape: tuple[int, ...],
+    activation: str = "relu",
+    init: str | None = None,
+    bias_init: str = "zeros",
+    dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    batch_norm: bool = False,
+) -> list[Layer]:
+    """Turn a model string and the flag defaults into a list of layer objects.
+
+    The output layer (``dense`` with ``n_outputs`` units) is appended when the model does not end in
+    one; it gets Glorot init and no activation, since losses take logits.
+    """
+    from .activations import ACTIVATIONS
+
+    init = init or default_init(activation)
+    defaults = dict(activation=activation, init=init, bias_init=bias_init, dropout=dropout, batch_norm=batch_norm)
+    layers: list[Layer] = []
+    if input_dropout > 0:
+        layers.append(LAYERS.get(f"dropout:rate={input_dropout!r}"))  # type: ignore[arg-type]
+    for node in parse_model(text):
+        layers += _build_node(node, text, defaults, len(input_shape) > 1)
+    if not layers or _needs_head(layers, n_outputs):
+        if len(input_shape) > 1 and not any(layer.name in ("flatten", "global_avg_pool") for layer in layers):
+            layers.append(LAYERS.get("flatten"))  # type: ignore[arg-type]
+        layers.append(LAYERS.lookup("dense")(units=n_outputs, init="glorot_uniform", bias_init="zeros"))  # type: ignore[call-arg]
+    _ = ACTIVATIONS
+    return layers
+
+
+def _needs_head(layers: list[Layer], n_outputs: int) -> bool:
+    """True unless the model already ends in dense(n_outputs), possibly followed by activations.
+
+    ``dense:1,sigmoid`` is a complete model (the notes' single sigmoid neuron); a final dense layer
+    whose width differs from the data's outputs is an error rather than a silent extra layer.
+    """
+    from .activations import ACTIVATIONS
+
+    last = layers[-1]
+    if last.name == "dense":
+        if last.units != n_outputs:  # type: ignore[attr-defined]
+            raise ShapeError(
+                f"the last layer {last.label()} has {last.units} units but the data has "  # type: ignore[attr-defined]
+                f"{n_outputs} output(s); end the model with dense:{n_outputs} or leave the output layer out"
+            )
+        return False
+    for layer in reversed(layers):
+        if layer.name in ACTIVATIONS and layer.name != "maxout":
+            continue
+        return not (layer.name == "dense" and layer.units == n_outputs)  # type: ignore[attr-defined]
+    return True
+
+
+def _build_node(node: Node, text: str, defaults: dict[str, Any], is_image: bool) -> list[Layer]:
+    from .activations import ACTIVATIONS
+
+    if node.name in ("res", "residual"):
+        blocks = []
+        for _ in range(node.repeat):
+            inner: list[Layer] = []
+            for child in node.children:
+                inner += _build_node(child, text, defaults, is_image)
+            blocks.append(LAYERS.lookup("residual")(layers=inner))  # type: ignore[call-arg]
+        return blocks
+    if node.name == "mlp":
+        return _mlp(node, text, defaults, is_image)
+    if node.name == "act":
+        if node.positional or node.keywords:
+            raise SpecError(f"model {text!r}: 'act' takes no values (position {node.pos})")
+        return [_activation(defaults["activation"])]
+    kwargs = dict(node.keywords)
+    if node.name in ACTIVATIONS:
+        registry = ACTIVATIONS
+    elif node.name in LAYERS:
+        registry = LAYERS
+    else:
+        names = sorted(set(LAYERS.names() + ACTIVATIONS.names() + ["mlp", "act", "res"]))
+        raise UnknownComponentError(
+            f"model {text!r}: unknown layer '{node.name}' at position {node.pos}; valid: {', '.join(names)}"
+            + suggestion(node.name, names + LAYERS.names(True) + ACTIVATIONS.names(True))
+        )
+    cls = registry.lookup(node.name)
+    params = list(cls.hyperparameters())
+    if len(node.positional) > len(params):
+        raise SpecError(
+            f"model {text!r}: '{node.name}' at position {node.pos} takes at most {len(params)} value(s) "
+            f"({', '.join(params) or 'none'}), got {len(node.positional)}"
+        )
+    for key, value in zip(params, node.positional):
+        if key in kwargs:
+            raise SpecError(f"model {text!r}: '{node.name}' parameter {key!r} given twice")
+        kwargs[key] = value
+    for key in kwargs:
+        if key not in params:
+            raise SpecError(
+                f"model {text!r}: '{node.name}' at position {node.pos} has no parameter '{key}'; "
+                f"valid: {', '.join(params) or '(none)'}" + suggestion(key, params)
+            )
+    if "init" in params and "init" not in kwargs:
+        kwargs["init"] = defaults["init"]
+    if "bias_init" in params and "bias_init" not in kwargs:
+        kwargs["bias_init"] = defaults["bias_init"]
+    if cls.name == "dropout" and "rate" not in kwargs:
+        kwargs["rate"] = defaults["dropout"] or 0.5
+    # coerce through the registry's spec parser for type checks and range validation
+    from .registry import _coerce
+
+    hyper = cls.hyperparameters()
+    for key, value in list(kwargs.items()):
+        kwargs[key] = _coerce(cls.name, key, value, hyper[key])
+    return [cls(**kwargs)]
+
+
+def _mlp(node: Node, text: str, defaults: dict[str, Any], is_image: bool) -> list[Layer]:
+    if node.keywords:
+        raise SpecError(f"model {text!r}: 'mlp' takes hidden widths only, e.g. mlp:128,64")
+    widths = node.positional
+    for w in widths:
+        if not isinstance(w, int) or isinstance(w, bool) or w < 1:
+            raise SpecError(f"model {text!r}: mlp widths must be positive integers, got {w!r}")
+    dense = LAYERS.lookup("dense")
+    layers: list[Layer] = []
+    if is_image:
+        layers.append(LAYERS.get("flatten"))  # type: ignore[arg-type]
+    for w in widths:
+        layers.append(dense(units=w, init=defaults["init"], bias_init=defaults["bias_init"]))  # type: ignore[call-arg]
+        if defaults["batch_norm"]:
+            layers.append(LAYERS.get("batch_norm"))  # type: ignore[arg-type]
+        layers.append(_activation(defaults["activation"]))
+        if defaults["dropout"] > 0:
+            layers.append(LAYERS.lookup("dropout")(rate=defaults["dropout"]))  # type: ignore[call-arg]
+    return layers

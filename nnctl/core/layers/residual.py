@@ -1,0 +1,89 @@
+"""Residual block (He et al. 2016): y = x + F(x).
+
+The identity path carries the gradient around F unchanged, dL/dx = dL/dy + F'(x)ᵀ·dL/dy, which is
+why very deep stacks of residual blocks remain trainable when the same stack without skips is not.
+When F changes the width, the skip becomes a learned projection x·P (no bias), as in the paper's
+option (B).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+from .base import LAYERS, BuildContext, Layer
+from .dense import _initializer
+
+
+@LAYERS.register("residual", "res")
+class Residual(Layer):
+    """y = x + F(x) where F is a sequence of layers; a projection is added when shapes differ."""
+
+    def __init__(self, layers: Any = None, projection_init: str = "glorot_uniform"):
+        super().__init__()
+        if not layers:
+            raise ConfigError("residual: a block needs at least one layer inside, e.g. res(dense:64,relu,dense:64)")
+        self.layers = list(layers)
+        self.projection_init = projection_init
+        self._proj_init = _initializer(projection_init)
+
+    def children(self):
+        return list(self.layers)
+
+    def build(self, input_shape, ctx: BuildContext):
+        super().build(input_shape, ctx)
+        shape = self.input_shape
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.build(shape, ctx)
+            except ShapeError as exc:
+                raise ShapeError(f"inside residual block, layer {i + 1} ({layer.label()}): {exc}") from None
+            layer.need_input_grad = True
+        self.output_shape = shape
+        self.projected = shape != self.input_shape
+        if self.projected:
+            if len(shape) != 1 or len(self.input_shape) != 1:
+                raise ShapeError(
+                    f"residual block maps {self.input_shape} to {shape}; a projection skip is only "
+                    "supported for flat features — keep image shapes equal inside the block"
+                )
+            fan_in, fan_out = self.input_shape[0], shape[0]
+            self.add_param("P", (fan_in, fan_out), self._proj_init, fan_in=fan_in, fan_out=fan_out, regularize=True)
+        return shape
+
+    def forward(self, x, training=False):
+        self._x = x
+        h = x
+        for layer in self.layers:
+            h = layer.forward(h, training)
+        skip = x @ self.params["P"] if self.projected else x
+        return h + skip
+
+    def backward(self, dy):
+        d = dy
+        for layer in reversed(self.layers):
+            d = layer.backward(d)
+        if self.projected:
+            np.matmul(self._x.T, dy, out=self.grads["P"])
+            if not self.need_input_grad:
+                return None
+            return d + dy @ self.params["P"].T
+        if not self.need_input_grad:
+            return None
+        return d + dy
+
+    def to_config(self):
+        return {
+            "type": self.name,
+            "layers": [layer.to_config() for layer in self.layers],
+            "projection_init": self.projection_init,
+        }
+
+    def get_config(self):
+        return {"layers": [layer.to_config() for layer in self.layers], "projection_init": self.projection_init}
+
+    def label(self):
+        inner = ", ".join(layer.label() for layer in self.layers)
+        return f"residual[{inner}]" + (" +proj" if self.projected else "")
