@@ -1,0 +1,159 @@
+"""Recording a training run into its directory, and reading finished runs back."""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..core.errors import DataError
+from .store import CURVE_COLUMNS, read_json, write_csv, write_json, write_weights
+
+METRICS_COLUMNS = [
+    "status", "stop_reason", "epochs_run", "steps", "best_epoch", "monitor", "best_val_loss", "best_val_acc",
+    "best_val_mae", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+    "train_mse", "train_mae", "train_r2", "val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2",
+    "params", "restored_best", "wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished",
+]
+
+
+def provenance() -> dict[str, Any]:
+    """Versions of nnctl, NumPy and Python, and the BLAS library NumPy calls."""
+    info: dict[str, Any] = {
+        "nnctl": __version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if blas:
+            b = blas[0]
+            info["blas"] = {
+                "library": b.get("internal_api"),
+                "version": b.get("version"),
+                "architecture": b.get("architecture"),
+                "threads": b.get("num_threads"),
+            }
+    except Exception:  # provenance is informative; never fail a run over it
+        pass
+    return info
+
+
+class RunRecorder:
+    """A training callback that keeps the run directory current as the run progresses."""
+
+    def __init__(self, run_dir: str | Path, extra_config: dict[str, Any] | None = None):
+        self.dir = Path(run_dir)
+        self.extra = extra_config or {}
+        self.rows: list[dict[str, Any]] = []
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.run = None
+
+    def on_train_begin(self, run) -> None:
+        self.run = run
+        cfg = run.config.to_dict()
+        doc = {
+            "run_id": self.dir.name,
+            "config": cfg,
+            "layers": run.model.layer_config(),
+            "summary": run.model.summary(),
+            "params": run.model.n_params,
+            "data": {
+                "name": run.dataset.name,
+                "task": run.dataset.task,
+                "input_shape": list(run.dataset.input_shape),
+                "classes": list(run.dataset.classes or []),
+                "n_train": len(run.splits.X_train),
+                "n_val": len(run.splits.X_val),
+                "n_test": len(run.splits.X_test),
+            },
+            "provenance": provenance(),
+        }
+        doc.update(self.extra)
+        write_json(self.dir / "config.json", doc)
+        self._write_metrics({"status": "running", "params": run.model.n_params, "started": self.started})
+
+    def on_epoch_end(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        write_csv(self.dir / "curve.csv", self.rows, CURVE_COLUMNS)
+
+    def on_batch_end(self, epoch, batch, n_batches, loss) -> None:
+        pass
+
+    def on_train_end(self, result) -> None:
+        run = self.run
+        write_weights(self.dir / "weights.npz", run.model.state_dict())
+        metrics: dict[str, Any] = {
+            "status": result.status,
+            "stop_reason": result.stop_reason,
+            "epochs_run": result.epochs_run,
+            "steps": result.steps,
+            "best_epoch": result.best_epoch,
+            "monitor": result.monitor,
+        }
+        for key in ("val_loss", "val_acc", "val_mae"):
+            if key in result.best:
+                metrics[f"best_{key}"] = result.best[key]
+        metrics.update(result.final)
+        metrics.update(
+            {
+                "params": run.model.n_params,
+                "restored_best": result.restored_best,
+                "wall_seconds": result.seconds,
+                "train_seconds": result.train_seconds,
+                "samples_per_second_mean": result.samples_per_second,
+                "started": self.started,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+        self._write_metrics(metrics)
+
+    def _write_metrics(self, metrics: dict[str, Any]) -> None:
+        write_csv(self.dir / "metrics.csv", [metrics], METRICS_COLUMNS)
+
+
+@dataclass
+class RunRecord:
+    """A run read back from disk."""
+
+    path: Path
+    config: dict[str, Any]
+    curve: pd.DataFrame
+    metrics: dict[str, Any]
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+
+def load_run(path: str | Path) -> RunRecord:
+    """Read a run directory written by :class:`RunRecorder`."""
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise DataError(f"'{path}' is not a run directory (no config.json)")
+    config = read_json(path / "config.json")
+    curve = pd.read_csv(path / "curve.csv") if (path / "curve.csv").is_file() else pd.DataFrame()
+    metrics: dict[str, Any] = {}
+    if (path / "metrics.csv").is_file():
+        frame = pd.read_csv(path / "metrics.csv")
+        if len(frame):
+            metrics = {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()}
+    return RunRecord(path, config, curve, metrics)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,131 @@
+"""Compose a run from its configuration: data, model, loss, optimizer, schedule, regularizer.
+
+Everything that can be wrong with a configuration fails here, before a single file is written or a
+single step is taken: unknown components, bad hyperparameters, a model that does not fit the data,
+a loss that does not fit the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core.activations import ACTIVATIONS
+from ..core.errors import ConfigError
+from ..core.grammar import build_layers, default_init
+from ..core.initializers import INITIALIZERS
+from ..core.losses import LOSSES, Loss
+from ..core.model import Model
+from ..core.optimizers import OPTIMIZERS, Optimizer
+from ..core.regularizers import make_regularizer
+from ..core.schedules import SCHEDULES, Schedule
+from ..data import Dataset, Splits, load_dataset, split_dataset
+from .config import RunConfig
+
+
+@dataclass
+class Prepared:
+    """A run ready to train: the resolved config and every component built from it."""
+
+    config: RunConfig
+    dataset: Dataset
+    splits: Splits
+    model: Model
+    loss: Loss
+    optimizer: Optimizer
+    schedule: Schedule
+    regularizer: Any
+    augment: Any
+    rng_shuffle: np.random.Generator
+    rng_augment: np.random.Generator
+
+    @property
+    def n_outputs(self) -> int:
+        return int(np.prod(self.model.output_shape))
+
+
+def seed_streams(seed: int, n: int = 4) -> list[np.random.Generator]:
+    """Independent generators derived from one seed: init, shuffle, augment, spare."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(n)]
+
+
+def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
+    """Load data, build components and return a :class:`Prepared` run with a resolved config."""
+    task = None if cfg.task == "auto" else cfg.task
+    if dataset is None:
+        dataset = load_dataset(cfg.data, seed=cfg.seed, target=cfg.target, task=task)
+    splits = split_dataset(
+        dataset, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.seed, standardize=cfg.standardize
+    )
+    ACTIVATIONS.get(cfg.activation)  # validate early: a typo names the activation, not a layer
+    init = default_init(cfg.activation) if cfg.init == "auto" else cfg.init
+    INITIALIZERS.get(init)
+    INITIALIZERS.get(cfg.bias_init)
+
+    loss_spec = cfg.loss
+    if loss_spec == "auto":
+        loss_spec = "cross_entropy" if dataset.task == "classification" else "mse"
+    loss = LOSSES.get(loss_spec)
+    if loss.task != dataset.task:
+        raise ConfigError(
+            f"loss '{loss.name}' is for {loss.task} but dataset '{dataset.name}' is a {dataset.task} task; "
+            f"use --loss {'cross_entropy' if dataset.task == 'classification' else 'mse'}"
+            + (" or --task classification" if loss.task == "classification" else "")
+        )
+    n_outputs = _n_outputs(dataset, loss)
+
+    rng_init, rng_shuffle, rng_augment, _ = seed_streams(cfg.seed)
+    layers = build_layers(
+        cfg.model,
+        n_outputs=n_outputs,
+        input_shape=dataset.input_shape,
+        activation=cfg.activation,
+        init=init,
+        bias_init=cfg.bias_init,
+        dropout=cfg.dropout,
+        input_dropout=cfg.input_dropout,
+        batch_norm=cfg.batch_norm,
+    )
+    model = Model(layers).build(dataset.input_shape, rng_init, dtype=np.dtype(cfg.dtype))
+
+    overrides = {} if cfg.lr is None else {"lr": cfg.lr}
+    optimizer = OPTIMIZERS.get(cfg.optimizer)
+    if overrides:
+        optimizer = type(optimizer)(**{**optimizer.get_config(), **overrides})
+    optimizer.setup(model.params, model.n_decay)
+    schedule = SCHEDULES.get(cfg.schedule)
+    regularizer = make_regularizer(cfg.l1, cfg.l2)
+
+    augment = None
+    if cfg.augment:
+        from ..data.augment import parse_augmentations
+
+        augment = parse_augmentations(cfg.augment)
+        augment.check(dataset.input_shape)
+
+    resolved = cfg.replace(
+        init=init,
+        loss=loss.spec(),
+        optimizer=optimizer.spec(),
+        lr=float(optimizer.lr),
+        schedule=schedule.spec(),
+        task=dataset.task,
+        augment=augment.spec() if augment is not None else None,
+    )
+    return Prepared(resolved, dataset, splits, model, loss, optimizer, schedule, regularizer, augment, rng_shuffle, rng_augment)
+
+
+def _n_outputs(dataset: Dataset, loss: Loss) -> int:
+    if dataset.task == "classification":
+        if loss.name == "binary_cross_entropy":
+            if dataset.n_classes != 2:
+                raise ConfigError(
+                    f"binary_cross_entropy needs 2 classes; dataset '{dataset.name}' has {dataset.n_classes}; "
+                    "use cross_entropy"
+                )
+            return 1
+        return dataset.n_classes
+    y = dataset.y
+    return 1 if y.ndim == 1 else int(y.shape[1])
