@@ -27,9 +27,9 @@ def test_mlp_shorthand_adds_activation_and_output_layer():
 
 def test_mlp_flags_batch_norm_dropout_activation_and_image_flatten():
     model = build("mlp:16", input_shape=(1, 8, 8), activation="tanh", batch_norm=True, dropout=0.2, input_dropout=0.1)
-    assert names(model.layers) == ["dropout", "flatten", "dense", "batch_norm", "tanh", "dropout", "dense"]
-    assert model.layers[2].init == "glorot_uniform"
-    assert model.layers[0].rate == pytest.approx(0.1) and model.layers[5].rate == pytest.approx(0.2)
+    assert names(model.layers) == ["dropout", "dense", "batch_norm", "tanh", "dropout", "dense"]
+    assert model.layers[1].init == "glorot_uniform"
+    assert model.layers[0].rate == pytest.approx(0.1) and model.layers[4].rate == pytest.approx(0.2)
 
 
 def test_explicit_layers_with_values_and_keywords():

@@ -134,10 +134,20 @@ def test_same_seed_same_weights_different_seed_different():
     assert not np.array_equal(weights(1), weights(2))
 
 
+def test_dense_flattens_images():
+    layer = get("dense:units=3")
+    build_for_check(layer, (2, 3, 3))
+    x = np.random.default_rng(1).standard_normal((4, 2, 3, 3))
+    assert layer.forward(x).shape == (4, 3)
+    assert max(check_layer(layer, x, np.random.default_rng(2)).values()) < 1e-6
+
+
 def test_shape_errors_name_the_layer_and_shapes():
-    model = Model([get("dense:units=3")])
-    with pytest.raises(ShapeError, match=r"layer 1 \(dense\(3.*\(1, 8, 8\).*flatten"):
-        model.build((1, 8, 8), np.random.default_rng(0))
+    from nnctl.core.activations import ACTIVATIONS
+
+    model = Model([get("dense:units=4"), ACTIVATIONS.get("maxout:pieces=3")])
+    with pytest.raises(ShapeError, match=r"layer 2 \(maxout.*\(4,\)"):
+        model.build((5,), np.random.default_rng(0))
 
 
 def test_state_dict_round_trip_and_layer_configs():

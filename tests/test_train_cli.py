@@ -59,7 +59,7 @@ def test_train_writes_all_outputs(tmp_path):
     assert cfg["init"] == "he_normal" and cfg["loss"].startswith("cross_entropy")
     assert cfg["optimizer"].startswith("adam:lr=0.001")
     assert config["provenance"]["numpy"] == np.__version__
-    assert config["layers"][0]["type"] == "flatten"
+    assert [layer["type"] for layer in config["layers"]] == ["dense", "relu", "dense"]
     with np.load(run / "weights.npz", allow_pickle=False) as w:
         assert sum(w[k].size for k in w.files if "running" not in k) == metrics["params"]
 

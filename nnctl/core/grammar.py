@@ -16,7 +16,7 @@ N times. ``act`` stands for the ``--activation`` flag. Any activation name is a 
 Defaults from flags reach the layers that do not name their own: ``--init`` for dense and conv
 weights, ``--dropout`` for a bare ``dropout``; with the ``mlp`` shorthand also ``--activation``,
 ``--batch-norm`` and ``--dropout`` after every hidden layer. When the model's output does not already
-have one unit per output, an output layer is appended (``flatten`` first for images).
+have one unit per output, an output layer is appended. Dense layers flatten image inputs.
 """
 
 from __future__ import annotations
@@ -210,11 +210,12 @@ def build_layers(
     """Turn a model string and the flag defaults into a list of layer objects.
 
     The output layer (``dense`` with ``n_outputs`` units) is appended when the model does not end in
-    one; it gets Glorot init and no activation, since losses take logits.
+    one; it has no activation (losses take logits) and Glorot init. ``init`` applies to the layers of
+    the string that do not name their own; ``None`` or ``"auto"`` picks what the activation calls for.
     """
     from .activations import ACTIVATIONS
 
-    init = init or default_init(activation)
+    init = default_init(activation) if init in (None, "auto") else init
     defaults = dict(activation=activation, init=init, bias_init=bias_init, dropout=dropout, batch_norm=batch_norm)
     layers: list[Layer] = []
     if input_dropout > 0:
@@ -222,8 +223,6 @@ def build_layers(
     for node in parse_model(text):
         layers += _build_node(node, text, defaults, len(input_shape) > 1)
     if not layers or _needs_head(layers, n_outputs):
-        if len(input_shape) > 1 and not any(layer.name in ("flatten", "global_avg_pool") for layer in layers):
-            layers.append(LAYERS.get("flatten"))  # type: ignore[arg-type]
         layers.append(LAYERS.lookup("dense")(units=n_outputs, init="glorot_uniform", bias_init="zeros"))  # type: ignore[call-arg]
     _ = ACTIVATIONS
     return layers
@@ -320,9 +319,7 @@ def _mlp(node: Node, text: str, defaults: dict[str, Any], is_image: bool) -> lis
         if not isinstance(w, int) or isinstance(w, bool) or w < 1:
             raise SpecError(f"model {text!r}: mlp widths must be positive integers, got {w!r}")
     dense = LAYERS.lookup("dense")
-    layers: list[Layer] = []
-    if is_image:
-        layers.append(LAYERS.get("flatten"))  # type: ignore[arg-type]
+    layers: list[Layer] = []  # dense layers flatten image inputs themselves
     for w in widths:
         layers.append(dense(units=w, init=defaults["init"], bias_init=defaults["bias_init"]))  # type: ignore[call-arg]
         if defaults["batch_norm"]:

@@ -76,8 +76,19 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     Overflow in a diverging run is detected and reported as status ``diverged``, so NumPy's own
     floating-point warnings are silenced inside the loop.
     """
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        return _fit(run, callbacks)
+    was_flushing = _denormals_flushed()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return _fit(run, callbacks)
+    finally:
+        if not was_flushing:
+            flush_denormals(False)  # leave the thread's floating-point mode as we found it
+
+
+def _denormals_flushed() -> bool:
+    """Whether flush-to-zero/denormals-are-zero is on: a denormal times one then gives zero."""
+    with np.errstate(under="ignore"):
+        return float(np.multiply(np.float32(1e-39), np.float32(1.0))) == 0.0
 
 
 def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:

@@ -23,7 +23,7 @@ def _initializer(spec: str):
 
 @LAYERS.register("dense", "linear_layer", "fc")
 class Dense(Layer):
-    """Affine map y = x·W + b, W ∈ R^(fan_in × units). Images are flattened first (see Flatten)."""
+    """Affine map y = x·W + b, W ∈ R^(fan_in × units). Image inputs (C, H, W) are flattened (a view)."""
 
     def __init__(self, units: int = 64, init: str = "glorot_uniform", bias_init: str = "zeros", use_bias: bool = True):
         super().__init__()
@@ -36,22 +36,22 @@ class Dense(Layer):
         self._bias_init = _initializer(bias_init)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 1:
-            raise ShapeError(
-                f"dense expects flat features (F,); got input shape {tuple(input_shape)} "
-                "(add 'flatten' before it)"
-            )
+        if len(input_shape) == 0:
+            raise ShapeError(f"dense expects features (F,) or images (C, H, W); got input shape {tuple(input_shape)}")
         return (self.units,)
 
     def build(self, input_shape, ctx: BuildContext):
         out = super().build(input_shape, ctx)
-        fan_in = self.input_shape[0]
+        fan_in = int(np.prod(self.input_shape))
         self.add_param("W", (fan_in, self.units), self._init, fan_in=fan_in, fan_out=self.units, regularize=True)
         if self.use_bias:
             self.add_param("b", (self.units,), self._bias_init, fan_in=fan_in, fan_out=self.units)
         return out
 
     def forward(self, x, training=False):
+        self._shape = x.shape
+        if x.ndim > 2:
+            x = x.reshape(x.shape[0], -1)
         self._x = x
         y = x @ self.params["W"]
         if self.use_bias:
@@ -64,7 +64,8 @@ class Dense(Layer):
             np.sum(dy, axis=0, out=self.grads["b"])
         if not self.need_input_grad:
             return None
-        return dy @ self.params["W"].T
+        dx = dy @ self.params["W"].T
+        return dx.reshape(self._shape) if len(self._shape) > 2 else dx
 
     def label(self):
         return f"dense({self.units}, init={self.init})"
