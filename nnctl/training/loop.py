@@ -149,10 +149,11 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
                 m = len(idx)
                 xb = np.take(X, idx, axis=0, out=xbuf[:m])
                 yb = np.take(y, idx, axis=0, out=ybuf[:m])
+                targets = yb
                 if run.augment is not None:
-                    xb = run.augment(xb, run.rng_augment)
+                    xb, targets = run.augment(xb, yb, run.rng_augment)
                 logits = model.forward(xb, training=True)
-                value, dlogits = loss.value_and_grad(logits, yb)
+                value, dlogits = loss.value_and_grad(logits, targets)
                 if not math.isfinite(value):
                     result.status = "diverged"
                     result.stop_reason = (

@@ -22,6 +22,7 @@ from ..core.optimizers import OPTIMIZERS, Optimizer
 from ..core.regularizers import make_regularizer
 from ..core.schedules import SCHEDULES, Schedule
 from ..data import Dataset, Splits, load_dataset, split_dataset
+from .augmenting import BatchAugmenter
 from .config import RunConfig
 
 
@@ -102,8 +103,9 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     if cfg.augment:
         from ..data.augment import parse_augmentations
 
-        augment = parse_augmentations(cfg.augment)
-        augment.check(dataset.input_shape)
+        pipeline = parse_augmentations(cfg.augment)
+        pipeline.check(dataset.input_shape)
+        augment = BatchAugmenter(pipeline, dataset.task, dataset.n_classes, np.dtype(cfg.dtype))
 
     resolved = cfg.replace(
         init=init,
