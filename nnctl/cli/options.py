@@ -75,6 +75,7 @@ def _flags() -> list[Flag]:
         Flag("monitor", Optional[str], ("--monitor",), "Metric for early stopping and best epoch: val_loss, val_acc, train_loss, train_acc, val_mae. [default: val_loss]", O),
         Flag("min_delta", Optional[str], ("NUMBER", "--min-delta",), "Smallest change that counts as improvement. [default: 0]", O),
         Flag("restore_best", Optional[bool], ("--restore-best/--no-restore-best",), "Return the best epoch's weights, whatever stopped the run. [default: on]", O),
+        Flag("diagnostics", Optional[bool], ("--diagnostics/--no-diagnostics",), "Record per-layer training-health statistics (diagnostics.csv) and warn when a rule fires. [default: off]", R),
         Flag("seed", Optional[str], ("INTEGER", "--seed", "-s"), "Random seed (data split, init, shuffling). [default: 0]", R),
         Flag("name", Optional[str], ("--name",), "Run name (added to the run id).", R),
         Flag("results_dir", Optional[str], ("--results-dir",), "Where run directories go. [default: results]", R),

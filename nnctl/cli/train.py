@@ -35,6 +35,8 @@ def train_command(
         out.print(str(run_dir))
     else:
         out.print(render.result_table(str(run_dir), result, metrics))
+    for warning in result.warnings:
+        render.console(stderr=True).print(f"warning: {warning}", markup=False)
     if result.status == "diverged":
         render.console(stderr=True).print(f"diverged: {result.stop_reason}")
         raise typer.Exit(1)

@@ -16,11 +16,12 @@ from .. import __version__
 from ..core.errors import DataError
 from .store import CURVE_COLUMNS, read_json, write_csv, write_json, write_weights
 
+DIAGNOSTICS_COLUMNS = ["epoch", "layer", "stat", "value"]
 METRICS_COLUMNS = [
     "status", "stop_reason", "epochs_run", "steps", "best_epoch", "monitor", "best_val_loss", "best_val_acc",
     "best_val_mae", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
     "train_mse", "train_mae", "train_r2", "val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2",
-    "params", "restored_best", "wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished",
+    "params", "restored_best", "warnings", "wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished",
 ]
 
 
@@ -86,6 +87,9 @@ class RunRecorder:
     def on_epoch_end(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         write_csv(self.dir / "curve.csv", self.rows, CURVE_COLUMNS)
+        diagnostics = getattr(self.run, "diagnostics", None)
+        if diagnostics is not None:
+            write_csv(self.dir / "diagnostics.csv", diagnostics.rows, DIAGNOSTICS_COLUMNS)
 
     def on_batch_end(self, epoch, batch, n_batches, loss) -> None:
         pass
@@ -105,6 +109,9 @@ class RunRecorder:
             if key in result.best:
                 metrics[f"best_{key}"] = result.best[key]
         metrics.update(result.final)
+        diagnostics = getattr(run, "diagnostics", None)
+        warnings = list(result.warnings) + (diagnostics.summary() if diagnostics is not None else [])
+        metrics["warnings"] = " | ".join(dict.fromkeys(warnings))
         metrics.update(
             {
                 "params": run.model.n_params,

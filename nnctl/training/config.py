@@ -53,6 +53,7 @@ class RunConfig:
     monitor: str = "val_loss"
     min_delta: float = 0.0
     restore_best: bool = True
+    diagnostics: bool = False
     seed: int = 0
     # bookkeeping
     name: str = ""
@@ -132,7 +133,7 @@ class RunConfig:
 
 _FLOATS = {"val_split", "test_split", "dropout", "input_dropout", "lr", "clip_norm", "clip_value", "l1", "l2", "min_delta"}
 _INTS = {"epochs", "early_stopping", "seed"}
-_BOOLS = {"standardize", "batch_norm", "restore_best"}
+_BOOLS = {"standardize", "batch_norm", "restore_best", "diagnostics"}
 
 
 def _coerce_option(key: str, value: Any) -> Any:

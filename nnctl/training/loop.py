@@ -56,6 +56,8 @@ class FitResult:
     restored_best: bool = False
     monitor: str = ""
     flush_denormals: bool = False
+    warnings: list[str] = field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _monitor_mode(monitor: str) -> str:
@@ -76,10 +78,21 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     Overflow in a diverging run is detected and reported as status ``diverged``, so NumPy's own
     floating-point warnings are silenced inside the loop.
     """
+    callbacks = list(callbacks or [])
+    run.diagnostics = None
+    if run.config.diagnostics:
+        from .diagnostics import DiagnosticsCollector
+
+        run.diagnostics = DiagnosticsCollector(seed=run.config.seed)
+        callbacks.insert(0, run.diagnostics)  # measured before any writer or printer sees the epoch
     was_flushing = _denormals_flushed()
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return _fit(run, callbacks)
+            result = _fit(run, callbacks)
+        if run.diagnostics is not None:
+            result.diagnostics = run.diagnostics.rows
+            result.warnings = run.diagnostics.summary() + result.warnings
+        return result
     finally:
         if not was_flushing:
             flush_denormals(False)  # leave the thread's floating-point mode as we found it

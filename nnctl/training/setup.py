@@ -41,6 +41,7 @@ class Prepared:
     augment: Any
     rng_shuffle: np.random.Generator
     rng_augment: np.random.Generator
+    diagnostics: Any = None  # the DiagnosticsCollector while a run with --diagnostics trains
 
     @property
     def n_outputs(self) -> int:
