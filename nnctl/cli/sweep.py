@@ -1,0 +1,248 @@
+"""``nnctl sweep grid|random|resume``: hyperparameter sweeps, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..core.errors import ConfigError
+from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv, score_column
+from ..search import (
+    SweepCallback, build_space, check_trials, make_executor, merge_specs, parse_param, plan, read_spec_file,
+    run_sweep, space_of,
+)
+from ..search.space import describe, sampling_note
+from . import render
+from .app import app
+from .options import run_options
+
+sweep_app = typer.Typer(
+    name="sweep",
+    help="Hyperparameter sweeps: grid or random search over run options, parallel and resumable.",
+    no_args_is_help=True,
+)
+app.add_typer(sweep_app, name="sweep")
+
+S = "Sweep"
+_SPEC = typer.Argument(None, help="TOML spec file: tables base and params; zip, repeats, trials, sweep_seed, name. Flags override it.", show_default=False)
+_PARAM = typer.Option(None, "--param", "-p", metavar="KEY=VALUES", help="Axis KEY=VALUES, e.g. lr=0.1,0.01 or init=zeros,he_normal; ';' separates values containing commas (\"model=mlp:64;mlp:128,64\"). Repeatable.", rich_help_panel=S, show_default=False)
+_ZIP = typer.Option(None, "--zip", metavar="AXES", help="Walk these axes together, e.g. lr,batch_size (equal lengths). Repeatable.", rich_help_panel=S, show_default=False)
+_REPEATS = typer.Option(None, "--repeats", metavar="K", help="Run every point with K seeds: seed, seed+1, ... (mean ± std).", rich_help_panel=S, show_default="1")
+_WORKERS = typer.Option(None, "--workers", "-w", metavar="N", help="Local worker processes.", rich_help_panel=S, show_default="number of cores")
+_EXECUTOR = typer.Option("local", "--executor", metavar="local|dask", help="local (worker processes) or dask (needs --scheduler).", rich_help_panel=S)
+_SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.", rich_help_panel=S, show_default=False)
+_RETRY = typer.Option(False, "--retry-failed", help="Rerun trials that failed (raised an error) in an earlier run.", rich_help_panel=S)
+_DRY = typer.Option(False, "--dry-run", help="Print the trials and the sweep directory; run nothing.", rich_help_panel=S)
+_QUIET = typer.Option(False, "--quiet", "-q", help="Print only the sweep directory.", rich_help_panel=S)
+_TOP = typer.Option(10, "--top", metavar="N", help="Rows of the leaderboard.", rich_help_panel=S)
+
+
+@sweep_app.command("grid")
+@run_options
+def grid_command(
+    spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
+    repeats: Optional[int] = _REPEATS, workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER, retry_failed: bool = _RETRY, dry_run: bool = _DRY,
+    quiet: bool = _QUIET, top: int = _TOP, run_flags: dict[str, Any] | None = None,
+) -> None:
+    """Grid search: every combination of the --param values (times --repeats seeds)."""
+    flags = _flag_spec(run_flags, param, zip_, repeats)
+    _sweep("grid", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+
+
+@sweep_app.command("random")
+@run_options
+def random_command(
+    spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
+    trials: Optional[int] = typer.Option(None, "--trials", "-n", metavar="N", help="Points to draw (a discrete space: at most all, none twice).", rich_help_panel=S, show_default=False),
+    sweep_seed: Optional[int] = typer.Option(None, "--sweep-seed", metavar="SEED", help="Seed of the draws (separate from --seed, which seeds each run).", rich_help_panel=S, show_default="0"),
+    repeats: Optional[int] = _REPEATS, workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER, retry_failed: bool = _RETRY, dry_run: bool = _DRY,
+    quiet: bool = _QUIET, top: int = _TOP, run_flags: dict[str, Any] | None = None,
+) -> None:
+    """Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
+    flags = _flag_spec(run_flags, param, zip_, repeats)
+    flags.update(trials=trials, sweep_seed=sweep_seed)
+    _sweep("random", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+
+
+@sweep_app.command("resume")
+def resume_command(
+    sweep: str = typer.Argument(..., help="Sweep directory, or sweep id inside --results-dir."),
+    results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where to look for a sweep id."),
+    workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR, scheduler: Optional[str] = _SCHEDULER,
+    retry_failed: bool = _RETRY, quiet: bool = _QUIET, top: int = _TOP,
+) -> None:
+    """Continue a sweep: finished trials are kept, unfinished ones run (failed ones with --retry-failed)."""
+    space = space_of(sweep, results_dir)
+    _execute(space, workers, executor, scheduler, retry_failed, quiet, top)
+
+
+# --- shared --------------------------------------------------------------------------------------------
+
+
+def _flag_spec(run_flags, params, zips, repeats) -> dict[str, Any]:
+    base = dict(run_flags or {})
+    axes: dict[str, Any] = {}
+    for text in params or []:
+        key, values = parse_param(text)
+        key = key.replace("-", "_")
+        if key in axes:
+            raise ConfigError(f"--param {key} is given twice; give each axis once")
+        axes[key] = values
+    return {"name": base.pop("name", None), "base": base, "params": axes, "zip": list(zips or []), "repeats": repeats}
+
+
+def _sweep(kind, spec_file, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top) -> None:
+    raw = merge_specs(read_spec_file(spec_file) if spec_file is not None else {}, flags)
+    space = build_space(kind, raw)
+    if dry_run:
+        sid, trials = plan(space)
+        check_trials(space, trials)
+        out = render.console()
+        out.print(_trials_table(space, trials))
+        out.print(describe(space))
+        note = sampling_note(space)
+        if note:
+            out.print(f"note: {note}")
+        out.print(f"sweep: {Path(space.base_config().results_dir) / sid}")
+        return
+    _execute(space, workers, executor, scheduler, retry_failed, quiet, top)
+
+
+def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> None:
+    runner = make_executor(executor, workers=workers, scheduler=scheduler)
+    out, err = render.console(), render.console(stderr=True)
+    note = sampling_note(space)
+    if note and not quiet:
+        err.print(f"note: {note}")
+    state = run_sweep(space, runner, retry_failed=retry_failed, callbacks=[SweepProgress(out, quiet)])
+    if quiet:
+        out.print(str(state.path))
+    else:
+        board = leaderboard(read_sweep_csv(state.path), state.axes, state.monitor, top)
+        if len(board):
+            out.print(_leaderboard_table(board, state))
+        counts = [f"{state.count(*FINISHED)} finished", f"{state.count('failed')} failed"]
+        if state.interrupted:
+            counts.append(f"{state.count('interrupted', 'pending')} not run")
+        if state.skipped:
+            counts.append(f"{state.skipped} from earlier runs")
+        out.print(f"sweep: {state.path}  ({', '.join(counts)})")
+    if state.interrupted:
+        err.print(f"interrupted: resume with 'nnctl sweep resume {state.path}'")
+        raise typer.Exit(130)
+    failed = state.count("failed")
+    if failed:
+        err.print(f"{failed} trial{'s' if failed > 1 else ''} failed (see the error column of {state.path / 'sweep.csv'}); "
+                  "rerun with --retry-failed")
+        raise typer.Exit(1)
+
+
+def _trials_table(space, trials) -> Table:
+    table = Table(title=f"{len(trials)} trials", title_justify="left", show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("trial")
+    axes = list(space.params) + (["seed"] if space.repeats > 1 else [])
+    for axis in axes:
+        table.add_column(axis)
+    for i, trial in enumerate(trials, 1):
+        table.add_row(str(i), trial.trial_id, *(_value(trial.params.get(a)) for a in axes))
+    return table
+
+
+def _leaderboard_table(board, state) -> Table:
+    metric, test = board.attrs["metric"], board.attrs["test"]
+    seeds = board["n"].max() > 1
+    title = f"Best by {metric}" + (" (mean ± std over seeds)" if seeds else "")
+    table = Table(title=title, title_justify="left", show_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("trial", no_wrap=True)
+    for axis in state.axes:
+        if axis != "seed":
+            table.add_column(axis)
+    table.add_column(metric, no_wrap=True)
+    if seeds:
+        table.add_column("n", justify="right")
+    if test:
+        table.add_column(test, justify="right")
+    table.add_column("s", justify="right")
+    for rank, (_, row) in enumerate(board.iterrows(), 1):
+        score = render.fmt(float(row["score_mean"]))
+        if seeds and not math.isnan(row["score_std"]):
+            score += f" ± {render.fmt(float(row['score_std']))}"
+        cells = [str(rank), row["trial_id"], *(_value(row[a]) for a in state.axes if a != "seed"), score]
+        if seeds:
+            cells.append(str(int(row["n"])))
+        if test:
+            cells.append(render.fmt(float(row[f"{test}_mean"])))
+        cells.append(f"{row['seconds']:.1f}" if "seconds" in row else "-")
+        table.add_row(*cells)
+    return table
+
+
+def _value(value: Any) -> str:
+    """An axis value as given: 0.001 (not 1.000e-03), he_normal, mlp:128,64."""
+    value = value.item() if hasattr(value, "item") else value
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class SweepProgress(SweepCallback):
+    """A rich progress bar on a terminal (done/running/failed, best so far); one line per trial otherwise."""
+
+    def __init__(self, out, quiet: bool = False):
+        self.out = out
+        self.quiet = quiet
+        self.progress: Progress | None = None
+        self.task = None
+
+    def on_sweep_begin(self, state) -> None:
+        if self.quiet:
+            return
+        todo = len(state.trials) - state.skipped
+        self.out.print(f"sweep {state.sweep_id}: {describe(state.space)}"
+                       + (f"; {state.skipped} already done" if state.skipped else "")
+                       + (f"; {state.executor}" if state.executor else "")
+                       + f"; ranked by {score_column(state.monitor)[0]}")
+        if self.out.is_terminal and todo:
+            self.progress = Progress(
+                TextColumn("[bold]sweep"), BarColumn(bar_width=20), MofNCompleteColumn(), TextColumn("trials"),
+                TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=self.out,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("sweep", total=len(state.trials), completed=state.skipped,
+                                               status=self._status(state))
+
+    def on_trial_start(self, state, trial) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, status=self._status(state))
+
+    def on_trial_end(self, state, trial, row) -> None:
+        done = len(state.trials) - state.count("pending", "running")
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done, status=self._status(state))
+        elif not self.quiet:
+            column, _ = score_column(state.monitor)
+            params = " ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
+            detail = row.get("error") or f"{column}={render.fmt(row.get(column))}"
+            seconds = row.get("wall_seconds")
+            self.out.print(f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
+                           + (f"  {seconds:.1f}s" if isinstance(seconds, float) else ""))
+
+    def on_sweep_end(self, state) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, status=self._status(state))
+            self.progress.stop()
+
+    @staticmethod
+    def _status(state) -> str:
+        parts = [f"{state.count('running')} running", f"{state.count('failed')} failed"]
+        best = state.best()
+        if best is not None:
+            parts.append(f"best {render.fmt(best[score_column(state.monitor)[0]])}")
+        return ", ".join(parts)

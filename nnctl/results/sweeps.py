@@ -1,0 +1,212 @@
+"""Sweep directories: the spec, one ordinary run directory per trial, and ``sweep.csv``.
+
+``results/<sweep-id>/`` holds:
+
+``sweep.json``            the sweep's spec (base options, axes, zip, repeats, trials, seeds) and its trials
+``trials/<trial-id>/``    a run directory like ``nnctl train`` writes (config.json, curve.csv,
+                          metrics.csv, weights.npz), the id being the hash of the trial's configuration
+``sweep.csv``             one row per trial: id, point id, status, axis values, best/final metrics,
+                          seconds; rewritten atomically whenever a trial starts or finishes
+
+A trial's directory is written complete into a temporary directory and renamed into place, so a
+directory named by a trial id always holds a finished trial (its ``metrics.csv`` says how it ended).
+The trial directories are the truth: ``sweep.csv`` is a view rebuilt from them on resume, and a
+sweep killed at any moment leaves no half-written file behind.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import ConfigError, DataError, RunFailure
+from .runs import METRICS_COLUMNS
+from .store import atomic_write_bytes, read_json, write_csv, write_json
+
+SWEEP_JSON = "sweep.json"
+SWEEP_CSV = "sweep.csv"
+TRIALS = "trials"
+FINISHED = ("completed", "early_stopped", "diverged")  # a result: never rerun
+FAILED = "failed"  # an exception in the trial: rerun with --retry-failed
+# other statuses in sweep.csv: pending, running, interrupted (rerun on resume)
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
+_LEAD = ["trial_id", "point_id", "status"]
+_TAIL = [c for c in METRICS_COLUMNS if c != "status"] + ["worker", "error"]
+
+
+# --- the sweep directory ---------------------------------------------------------------------------
+
+
+def open_sweep_dir(results_dir: str | os.PathLike, sweep_id: str, document: dict[str, Any]) -> Path:
+    """Create ``results_dir/sweep_id`` with its ``sweep.json``, or reopen it (the spec must match)."""
+    path = Path(results_dir) / sweep_id
+    try:
+        (path / TRIALS).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create sweep directory '{path}': {exc.strerror or exc}") from None
+    spec_file = path / SWEEP_JSON
+    if spec_file.is_file():
+        existing = read_json(spec_file)
+        if existing.get("sweep_id") != sweep_id:
+            raise ConfigError(f"'{path}' holds sweep {existing.get('sweep_id')!r}, not {sweep_id!r}")
+    else:
+        write_json(spec_file, document)
+    _clean_scratch(path / TRIALS)
+    return path
+
+
+def find_sweep(ref: str | os.PathLike, results_dir: str | os.PathLike = "results") -> Path:
+    """A sweep by path (its directory or its sweep.json) or by id inside ``results_dir``."""
+    for candidate in (Path(ref), Path(results_dir) / str(ref)):
+        if candidate.name == SWEEP_JSON and candidate.is_file():
+            return candidate.parent
+        if (candidate / SWEEP_JSON).is_file():
+            return candidate
+    known = sorted(p.parent.name for p in Path(results_dir).glob(f"*/{SWEEP_JSON}"))
+    raise DataError(
+        f"no sweep '{ref}' (neither a sweep directory nor a sweep id in '{results_dir}'); "
+        + (f"sweeps there: {', '.join(known)}" if known else "none there yet")
+    )
+
+
+def read_sweep(path: str | os.PathLike) -> dict[str, Any]:
+    return read_json(Path(path) / SWEEP_JSON)
+
+
+def _clean_scratch(trials: Path) -> None:
+    """Remove temporaries of trials whose writing was cut off (they never became trial directories)."""
+    for scratch in trials.glob(".*"):
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --- trial directories -------------------------------------------------------------------------------
+
+
+def write_trial(sweep_path: Path, trial_id: str, files: dict[str, bytes] | None = None, *,
+                document: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+    """Write ``trials/<trial_id>/`` all at once: into a hidden temporary directory, then renamed.
+
+    ``files`` are the run directory's files as a worker's RunRecorder wrote them (name → bytes); a
+    trial that failed before recording anything gives its ``document`` (config.json) and
+    ``metrics`` row instead. A previous directory of the same trial (a failed attempt being
+    retried) is moved aside first and removed after, so at every moment the trial id names either
+    the old or the new complete run.
+    """
+    trials = Path(sweep_path) / TRIALS
+    final = trials / trial_id
+    tmp = trials / f".tmp-{trial_id}-{secrets.token_hex(3)}"
+    tmp.mkdir(parents=True)
+    if files:
+        for name, data in files.items():
+            if not _FILE_NAME.match(name):
+                raise RunFailure(f"trial {trial_id} returned a file named {name!r}; expected a plain file name")
+            atomic_write_bytes(tmp / name, data)
+    else:
+        write_json(tmp / "config.json", document or {"run_id": trial_id})
+        write_csv(tmp / "metrics.csv", [metrics or {}], METRICS_COLUMNS)
+    old = trials / f".old-{trial_id}-{secrets.token_hex(3)}"
+    try:
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        _fsync_dir(trials)
+    except OSError as exc:
+        raise RunFailure(f"cannot write trial directory '{final}': {exc.strerror or exc}") from None
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def trial_metrics(sweep_path: Path, trial_id: str) -> dict[str, Any] | None:
+    """The metrics row of a written trial, or None when the trial has no directory yet."""
+    path = Path(sweep_path) / TRIALS / trial_id / "metrics.csv"
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None  # unreadable: treat as never written, so the trial runs again
+    return {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()} if len(frame) else None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+# --- sweep.csv -----------------------------------------------------------------------------------------
+
+
+def sweep_row(trial_id: str, point_id: str, params: dict[str, Any], status: str,
+              metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """One row of sweep.csv: identity, status, axis values, then the trial's metrics."""
+    row = {"trial_id": trial_id, "point_id": point_id, "status": status, **params}
+    for key, value in (metrics or {}).items():
+        if key not in row and value is not None:
+            row[key] = value
+    row.update({k: v for k, v in extra.items() if v is not None})
+    if status == FAILED and "error" not in row and row.get("stop_reason"):
+        row["error"] = row["stop_reason"]
+    row["status"] = status
+    return row
+
+
+def write_sweep_csv(sweep_path: Path, rows: list[dict[str, Any]], axes: list[str]) -> None:
+    """Rewrite sweep.csv atomically: identity, status, axes, then the metrics columns in order."""
+    write_csv(Path(sweep_path) / SWEEP_CSV, rows, _LEAD + list(axes) + _TAIL)
+
+
+def read_sweep_csv(sweep_path: str | os.PathLike) -> pd.DataFrame:
+    path = Path(sweep_path) / SWEEP_CSV
+    if not path.is_file():
+        raise DataError(f"'{sweep_path}' has no {SWEEP_CSV} yet")
+    return pd.read_csv(path)
+
+
+def score_column(monitor: str) -> tuple[str, str]:
+    """The sweep.csv column that ranks trials by ``monitor`` and whether higher is better.
+
+    Validation metrics are ranked at their best epoch (``best_val_loss``), training metrics by
+    their final value; accuracy is maximized, losses and errors minimized.
+    """
+    column = f"best_{monitor}" if monitor.startswith("val_") else monitor
+    return column, "max" if monitor.endswith("acc") else "min"
+
+
+def leaderboard(frame: pd.DataFrame, axes: list[str], monitor: str, top: int = 10) -> pd.DataFrame:
+    """The best points by ``monitor``: one row per point (repeats over seeds pooled), with the mean,
+    the sample standard deviation (ddof=1; empty for one seed) and the number of seeds."""
+    column, mode = score_column(monitor)
+    done = frame[frame["status"].isin(FINISHED)] if "status" in frame else frame.iloc[0:0]
+    if column not in done or done.empty:
+        return pd.DataFrame()
+    keys = [a for a in axes if a != "seed" and a in done]
+    test_col = next((c for c in ("test_acc", "test_loss", "test_mse") if c in done), None)
+    agg: dict[str, Any] = {"score_mean": (column, "mean"), "score_std": (column, "std"), "n": (column, "count"),
+                           "trial_id": ("trial_id", "first")}
+    if "wall_seconds" in done:
+        agg["seconds"] = ("wall_seconds", "mean")
+    if test_col:
+        agg[f"{test_col}_mean"] = (test_col, "mean")
+    agg.update({k: (k, "first") for k in keys})
+    board = done.groupby("point_id", sort=False).agg(**agg).reset_index()
+    board = board.sort_values("score_mean", ascending=(mode == "min"), na_position="last", kind="stable")
+    board.attrs.update(metric=column, mode=mode, test=test_col)
+    return board.head(top)

@@ -1,0 +1,367 @@
+"""A search space and its pure expansion into trials.
+
+A sweep is a base run (the same options as ``nnctl train``) plus *axes*: run options with a list of
+values (grid search) or a distribution (random search). :func:`expand` turns a :class:`SearchSpace`
+into the list of :class:`Trial` s it stands for — complete, validated run configurations — without
+running or writing anything, so the expansion can be printed (``--dry-run``) and tested on its own.
+
+Grid search walks the Cartesian product of the axes, the first axis varying slowest. Zipped axes
+(``zip = [["lr", "batch_size"]]``) are walked together, value i with value i, as one axis. Random
+search draws ``trials`` points from a generator seeded with ``sweep_seed``; when every axis is
+discrete the points are drawn *without replacement* (no trial twice), and at most all of them.
+``repeats = K`` runs every point with the seeds ``seed, seed+1, …, seed+K-1`` (the seed is one more
+axis, varying fastest), so every result comes with a mean and a standard deviation.
+
+Identity: a trial is named by a hash of its configuration (stable JSON, SHA-256, first 12 hex
+digits), not by its position, so reordering axes or adding values never renames a finished trial.
+A sweep is named by its name and the hash of its canonical spec: running the same sweep again finds
+the same directory and resumes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ConfigError, suggestion
+from ..results.store import sanitize_name
+from ..training.config import RunConfig
+from .distributions import Distribution, is_distribution, parse_distribution, split_values
+
+KINDS = ("grid", "random")
+UNHASHED = ("name", "results_dir")  # bookkeeping: where and under what label, not what is trained
+NOT_AXES = ("name", "results_dir")
+SAMPLE_WITH_CHOICE = 1_000_000  # discrete spaces up to this size are sampled by np.random.Generator.choice
+
+
+@dataclass
+class SearchSpace:
+    """What to run: a base configuration and the axes to vary (values already checked and coerced)."""
+
+    kind: str = "grid"
+    base: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, list[Any] | Distribution] = field(default_factory=dict)
+    zip: list[list[str]] = field(default_factory=list)
+    repeats: int = 1
+    trials: int | None = None
+    sweep_seed: int = 0
+    name: str = ""
+
+    def base_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.base)
+
+    def groups(self) -> list[tuple[str, ...]]:
+        """Axes in walking order; zipped axes form one group, placed where its first axis appears."""
+        zipped = {name: tuple(group) for group in self.zip for name in group}
+        out: list[tuple[str, ...]] = []
+        for name in self.params:
+            group = zipped.get(name, (name,))
+            if group not in out:
+                out.append(group)
+        return out
+
+    def size(self) -> int | None:
+        """Number of distinct points (before repeats); None when an axis is continuous."""
+        total = 1
+        for group in self.groups():
+            values = self.params[group[0]]
+            if isinstance(values, Distribution):
+                if not values.discrete:
+                    return None
+                total *= len(values.support())
+            else:
+                total *= len(values)
+        return total
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One run of a sweep: its identity, the axis values that define it and its full configuration."""
+
+    trial_id: str
+    point_id: str  # the same for repeats of one point (hash without the seed)
+    params: dict[str, Any]
+    config: dict[str, Any]
+
+
+# --- identity ----------------------------------------------------------------------------------------
+
+
+def stable_hash(obj: Any, n: int = 12) -> str:
+    """First ``n`` hex digits of SHA-256 over stable JSON (sorted keys, no spaces, shortest floats)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def trial_id(config: dict[str, Any]) -> str:
+    return stable_hash({k: v for k, v in config.items() if k not in UNHASHED})
+
+
+def point_id(config: dict[str, Any]) -> str:
+    return stable_hash({k: v for k, v in config.items() if k not in UNHASHED and k != "seed"})
+
+
+def canonical_spec(space: SearchSpace) -> dict[str, Any]:
+    """The spec as plain data (what ``sweep.json`` stores); equal spaces give equal dicts."""
+    spec: dict[str, Any] = {
+        "kind": space.kind,
+        "name": space.name,
+        "base": dict(space.base),
+        "params": {k: str(v) if isinstance(v, Distribution) else list(v) for k, v in space.params.items()},
+        "zip": [list(g) for g in space.zip],
+        "repeats": space.repeats,
+    }
+    if space.kind == "random":
+        spec["trials"] = space.trials
+        spec["sweep_seed"] = space.sweep_seed
+    return spec
+
+
+def sweep_id(space: SearchSpace) -> str:
+    """``<name>-<hash>`` (or ``sweep-<hash>``), the hash over the canonical spec with the base fully
+    resolved (so ``--epochs 30`` and the default 30 are the same sweep) and without name/results_dir."""
+    spec = canonical_spec(space)
+    spec.pop("name")
+    spec["base"] = {k: v for k, v in space.base_config().to_dict().items() if k not in UNHASHED}
+    spec["zip"] = sorted(sorted(g) for g in spec["zip"])
+    return f"{sanitize_name(space.name) or 'sweep'}-{stable_hash(spec)}"
+
+
+# --- building a space from a raw spec (flags or a TOML file) -------------------------------------
+
+
+def parse_param(text: str) -> tuple[str, list[str] | str]:
+    """``--param KEY=VALUES``: a list of values (``;``-separated when any contains a comma) or a
+    distribution string."""
+    key, sep, values = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not values.strip():
+        raise ConfigError(f"--param {text!r} is not KEY=VALUES; e.g. --param lr=0.1,0.01 or lr=loguniform:1e-4:1e-1")
+    values = values.strip()
+    return key, values if is_distribution(values) else split_values(values)
+
+
+def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
+    """Check and normalize a raw spec (keys: name, base, params, zip, repeats, trials, sweep_seed)."""
+    if kind not in KINDS:
+        raise ConfigError(f"sweep kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
+    base = dict(raw.get("base") or {})
+    name = raw.get("name") or base.pop("name", None) or ""
+    base.pop("name", None)
+    base_cfg = RunConfig.from_dict(base)  # unknown or bad base options fail here
+    base = {k.replace("-", "_"): v for k, v in base.items()}
+    base = {k: getattr(base_cfg, k) for k in base}
+    repeats = 1 if raw.get("repeats") is None else _positive_int("repeats", raw["repeats"])
+    space = SearchSpace(kind=kind, base=base, repeats=repeats, name=str(name))
+    for key, values in (raw.get("params") or {}).items():
+        key = _axis_name(key)
+        if key in space.params:
+            raise ConfigError(f"axis '{key}' is given twice; give each axis once")
+        space.params[key] = _axis_values(kind, key, values, base_cfg)
+    space.zip = _zip_groups(raw.get("zip") or [], space)
+    if repeats > 1 and "seed" in space.params:
+        raise ConfigError("repeats and a 'seed' axis both set the seed; use one of them")
+    if kind == "random":
+        if not space.params:
+            raise ConfigError("random search needs at least one axis, e.g. --param lr=loguniform:1e-4:1e-1")
+        if raw.get("trials") is None:
+            raise ConfigError("random search needs a number of trials, e.g. --trials 20 (or trials = 20 in the spec)")
+        space.trials = _positive_int("trials", raw["trials"])
+        space.sweep_seed = _seed(raw.get("sweep_seed", 0))
+    elif not space.params and repeats == 1:
+        raise ConfigError("a sweep needs at least one axis, e.g. --param lr=0.1,0.01 (or --repeats K)")
+    return space
+
+
+def _axis_name(key: str) -> str:
+    norm = str(key).strip().replace("-", "_")
+    names = [n for n in RunConfig.option_names() if n not in NOT_AXES]
+    if norm in NOT_AXES:
+        raise ConfigError(f"'{norm}' cannot be a sweep axis; it names the sweep, not a run option to vary")
+    if norm not in names:
+        raise ConfigError(f"unknown sweep axis '{key}'; valid: {', '.join(names)}" + suggestion(norm, names))
+    return norm
+
+
+def _coerce(key: str, value: Any, base_cfg: RunConfig) -> Any:
+    """The value as RunConfig stores it (``"0.1"`` → 0.1); ConfigError if the option rejects it."""
+    try:
+        return getattr(RunConfig.from_dict({key: value}, base=base_cfg), key)
+    except ConfigError as exc:
+        raise ConfigError(f"axis {key}: {exc}") from None
+
+
+def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig) -> list[Any] | Distribution:
+    if isinstance(values, str):
+        values = parse_distribution(key, values) if is_distribution(values) else split_values(values)
+    elif not isinstance(values, (list, tuple)):
+        values = [values]
+    if isinstance(values, Distribution):
+        if values.kind == "choice" or (kind == "grid" and values.discrete):
+            values = values.support()  # choice:a,b is the list a,b; a grid walks int:a:b
+        elif kind == "grid":
+            raise ConfigError(f"grid axis {key}={values} is continuous; give a list of values or use 'nnctl sweep random'")
+        else:
+            for bound in (values.low, values.high):
+                _coerce(key, int(bound) if values.kind == "int" else bound, base_cfg)
+            return values
+    if not values:
+        raise ConfigError(f"axis {key} has no values")
+    coerced = [_coerce(key, v, base_cfg) for v in values]
+    dupes = sorted({str(v) for v in coerced if coerced.count(v) > 1})
+    if dupes:
+        raise ConfigError(f"axis {key} lists {', '.join(dupes)} more than once; give each value once")
+    return coerced
+
+
+def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
+    """``[["lr", "batch_size"]]`` or ``["lr,batch_size"]``: axes walked together, lengths equal."""
+    out: list[list[str]] = []
+    seen: set[str] = set()
+    for group in groups if isinstance(groups, list) else [groups]:
+        names = split_values(group) if isinstance(group, str) else list(group)
+        names = [_axis_name(n) for n in names]
+        if len(names) < 2:
+            raise ConfigError(f"zip group {names} needs at least two axes, e.g. --zip lr,batch_size")
+        for n in names:
+            if n not in space.params:
+                raise ConfigError(f"zip names '{n}', which is not an axis; axes: {', '.join(space.params) or 'none'}")
+            if n in seen:
+                raise ConfigError(f"axis '{n}' is in two zip groups; an axis can be zipped once")
+            if isinstance(space.params[n], Distribution):
+                raise ConfigError(f"zip needs lists of values, but axis {n}={space.params[n]} is a distribution")
+            seen.add(n)
+        lengths = {n: len(space.params[n]) for n in names}
+        if len(set(lengths.values())) > 1:
+            listed = ", ".join(f"{n} has {k}" for n, k in lengths.items())
+            raise ConfigError(f"zipped axes must have equal lengths: {listed}")
+        out.append(names)
+    return out
+
+
+def _positive_int(what: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
+        raise ConfigError(f"{what}={value!r} is not allowed; expected an integer >= 1")
+    return int(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not str(value).strip().isdigit():
+        raise ConfigError(f"sweep_seed={value!r} is not allowed; expected an integer >= 0")
+    return int(value)
+
+
+# --- expansion -------------------------------------------------------------------------------------
+
+
+def expand(space: SearchSpace) -> list[Trial]:
+    """All trials of ``space``: grid points or random draws, times the repeat seeds. Pure."""
+    points = _grid_points(space) if space.kind == "grid" else _random_points(space)
+    base_cfg = space.base_config()
+    seeds = [base_cfg.seed + i for i in range(space.repeats)]
+    trials: list[Trial] = []
+    for point in points:
+        for seed in seeds:
+            params = dict(point) if space.repeats == 1 else {**point, "seed": seed}
+            config = base_cfg.replace(**params).to_dict()
+            tid = trial_id(config)
+            config["name"] = tid
+            trials.append(Trial(tid, point_id(config), params, config))
+    return trials
+
+
+def _group_values(space: SearchSpace, group: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    first = space.params[group[0]]
+    if isinstance(first, Distribution):
+        return [(v,) for v in first.support()]
+    return list(zip(*(space.params[n] for n in group)))
+
+
+def _grid_points(space: SearchSpace) -> list[dict[str, Any]]:
+    groups = space.groups()
+    columns = [_group_values(space, g) for g in groups]
+    return [
+        {name: value for group, values in zip(groups, combo) for name, value in zip(group, values)}
+        for combo in itertools.product(*columns)
+    ]
+
+
+def _random_points(space: SearchSpace) -> list[dict[str, Any]]:
+    """Draw ``space.trials`` points; groups in sorted order so that axis order never changes a draw."""
+    rng = np.random.default_rng(space.sweep_seed)
+    groups = sorted(space.groups())
+    size = space.size()
+    if size is not None:  # every axis discrete: without replacement
+        columns = [_group_values(space, g) for g in groups]
+        n = min(space.trials, size)
+        if size <= SAMPLE_WITH_CHOICE:
+            flat = [int(i) for i in rng.choice(size, n, replace=False)]
+            picks = [_unravel(i, [len(c) for c in columns]) for i in flat]
+        else:  # a huge space: draw index tuples and drop repeats (n is far below size)
+            seen: set[tuple[int, ...]] = set()
+            picks = []
+            while len(picks) < n:
+                pick = tuple(int(rng.integers(len(c))) for c in columns)
+                if pick not in seen:
+                    seen.add(pick)
+                    picks.append(pick)
+        return [
+            {name: value for group, column, i in zip(groups, columns, pick) for name, value in zip(group, column[i])}
+            for pick in picks
+        ]
+    points = []
+    for _ in range(space.trials):
+        point: dict[str, Any] = {}
+        for group in groups:
+            values = space.params[group[0]]
+            if isinstance(values, Distribution):
+                point[group[0]] = values.sample(rng)
+            else:
+                i = int(rng.integers(len(values)))
+                point.update({name: space.params[name][i] for name in group})
+        points.append(point)
+    return points
+
+
+def _unravel(index: int, sizes: list[int]) -> tuple[int, ...]:
+    """Mixed-radix digits of ``index`` (last size fastest), like ``np.unravel_index`` for Python ints."""
+    digits = []
+    for size in reversed(sizes):
+        index, digit = divmod(index, size)
+        digits.append(digit)
+    return tuple(reversed(digits))
+
+
+def describe(space: SearchSpace) -> str:
+    """One line, e.g. ``grid: 3 lr × 3 init × 2 seeds = 18 trials``."""
+    parts = []
+    for group in space.groups():
+        values = space.params[group[0]]
+        label = "+".join(group)
+        parts.append(f"{label} {values}" if isinstance(values, Distribution) else f"{len(_group_values(space, group))} {label}")
+    text = " × ".join(parts) or "1 point"
+    if space.kind == "grid":
+        points = math.prod(len(_group_values(space, g)) for g in space.groups())
+    else:
+        size = space.size()
+        points = space.trials if size is None else min(space.trials, size)
+        text = f"{points} of {size if size is not None else 'unlimited'} points from {text}"
+    seeds = f" × {space.repeats} seeds" if space.repeats > 1 else ""
+    return f"{space.kind}: {text}{seeds} = {points * space.repeats} trials"
+
+
+def sampling_note(space: SearchSpace) -> str | None:
+    """Why a random sweep runs fewer trials than asked (a discrete space smaller than ``trials``)."""
+    size = space.size()
+    if space.kind == "random" and size is not None and space.trials > size:
+        return (
+            f"trials={space.trials} exceeds the {size} distinct points of this discrete space; "
+            f"running each of the {size} once"
+        )
+    return None

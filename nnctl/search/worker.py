@@ -1,0 +1,139 @@
+"""What a worker does: run one trial start to end and return everything it produced as data.
+
+The same function runs in a local worker process and on a Dask worker. The trial is recorded by
+the RunRecorder of ``nnctl train`` into a scratch directory that is discarded; its files travel
+back to the driver as bytes and the driver writes the trial directory. So Dask workers need no
+shared filesystem, and a trial gives the same files, byte for byte apart from timings, whichever
+executor ran it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..results.runs import RunRecorder
+from ..training import RunConfig, fit, prepare
+
+_limits = None  # the worker's BLAS thread limit, kept alive for the life of the process
+
+
+def init_worker(threads: int | None = None) -> None:
+    """Initializer of a local worker process.
+
+    * Ctrl-C reaches the whole process group; only the driver acts on it (it stops the workers).
+    * BLAS threads are limited so that workers × threads ≤ cores: oversubscribed BLAS threads spin
+      against each other and a sweep gets slower with more workers, not faster.
+    * The worker exits when its parent dies (e.g. the driver was killed), instead of finishing a
+      trial nobody will receive.
+    """
+    global _limits
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        _limits = threadpool_limits(limits=threads)
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+class _Recorder(RunRecorder):
+    """The RunRecorder of ``nnctl train``, writing each file once at the end instead of every epoch.
+
+    A trial is read back whole when it ends, so rewriting curve.csv after every epoch (a CSV
+    render and an fsync each time) would be wasted work.
+    """
+
+    def __init__(self, run_dir: Path, extra: dict[str, Any]):
+        super().__init__(run_dir, extra)
+        self.pending: list[dict[str, Any]] = []
+        self.metrics: dict[str, Any] = {}
+
+    def on_epoch_end(self, row: dict[str, Any]) -> None:
+        self.pending.append(row)
+
+    def on_train_end(self, result) -> None:
+        if self.pending:
+            self.rows = self.pending[:-1]
+            super().on_epoch_end(self.pending[-1])  # writes curve.csv (and diagnostics.csv) once
+        super().on_train_end(result)
+
+    def _write_metrics(self, metrics: dict[str, Any]) -> None:
+        self.metrics = metrics
+        super()._write_metrics(metrics)
+
+
+def worker_label() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_trial(task: dict[str, Any]) -> dict[str, Any]:
+    """Prepare and fit one trial; return its outcome (never raises: a crash becomes status 'failed').
+
+    ``task``: trial_id, config (a RunConfig dict), extra (added to config.json, e.g. the sweep id
+    and the trial's axis values). The outcome: trial_id, status, error, files (the run directory
+    ``nnctl train`` would write, as ``{file name: bytes}``, recorded in a scratch directory named
+    by the trial id), metrics (its metrics row), worker.
+    """
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    t0 = time.perf_counter()
+    try:
+        run = prepare(RunConfig.from_dict(task["config"]))
+        with tempfile.TemporaryDirectory(prefix="nnctl-trial-") as scratch:
+            run_dir = Path(scratch) / task["trial_id"]
+            run_dir.mkdir()
+            recorder = _Recorder(run_dir, task.get("extra") or {})
+            result = fit(run, [recorder])
+            files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.startswith(".")}
+        return {
+            "trial_id": task["trial_id"],
+            "status": result.status,
+            "error": None,
+            "files": files,
+            "document": None,
+            "metrics": recorder.metrics,
+            "worker": worker_label(),
+        }
+    except Exception as exc:  # any failure is the trial's result; the sweep goes on
+        return failed_outcome(task, exc, started=started, seconds=time.perf_counter() - t0,
+                              details=traceback.format_exc())
+
+
+def failed_outcome(task: dict[str, Any], error: BaseException | str, *, started: str | None = None,
+                   seconds: float | None = None, details: str | None = None, worker: str | None = None) -> dict[str, Any]:
+    """The outcome of a trial that raised (or whose worker died): status 'failed' and the error."""
+    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    message = " ".join(message.split())
+    metrics = {
+        "status": "failed",
+        "stop_reason": message,
+        "wall_seconds": seconds,
+        "started": started,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    document = {"run_id": task["trial_id"], "config": task["config"], **(task.get("extra") or {})}
+    if details:
+        document["traceback"] = details
+    return {
+        "trial_id": task["trial_id"],
+        "status": "failed",
+        "error": message,
+        "files": None,
+        "document": document,
+        "metrics": metrics,
+        "worker": worker or worker_label(),
+    }
