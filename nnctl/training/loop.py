@@ -116,7 +116,8 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
     sched.start(float(opt.lr), n_batches, max(cfg.epochs, 1))
     has_val = len(sp.X_val) > 0
     monitor = cfg.monitor if (has_val or not cfg.monitor.startswith("val")) else cfg.monitor.replace("val", "train")
-    if monitor.endswith("acc") and loss.task != "classification":
+    classification = run.dataset.task == "classification"
+    if monitor.endswith("acc") and not classification:
         monitor = monitor[:-3] + "loss"
     mode = _monitor_mode(monitor)
     result = FitResult(monitor=monitor)
@@ -186,7 +187,7 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
                 step += 1
                 loss_sum += value * m
                 seen += m
-                if loss.task == "classification":
+                if classification:
                     correct += int(np.count_nonzero(loss.predict_labels(logits) == yb))
                 else:
                     correct += float(np.abs(loss.output(logits).reshape(yb.shape) - yb).mean()) * m
@@ -256,16 +257,16 @@ class _Stop(Exception):
 def _eval_row(run: Prepared, epoch: int, step: int, lr: float, train: tuple[float, float] | None = None) -> dict[str, Any]:
     sp, model, loss = run.splits, run.model, run.loss
     row: dict[str, Any] = {"epoch": epoch, "step": step, "lr": float(lr)}
-    classification = loss.task == "classification"
+    classification = run.dataset.task == "classification"
     if train is None:
-        tr = evaluate(model, loss, sp.X_train, sp.y_train)
+        tr = evaluate(model, loss, sp.X_train, sp.y_train, task=run.dataset.task)
         row["train_loss"] = tr["loss"]
         row["train_acc" if classification else "train_mae"] = tr["acc" if classification else "mae"]
     else:
         row["train_loss"] = float(train[0])
         row["train_acc" if classification else "train_mae"] = float(train[1])
     if len(sp.X_val):
-        va = evaluate(model, loss, sp.X_val, sp.y_val)
+        va = evaluate(model, loss, sp.X_val, sp.y_val, task=run.dataset.task)
         row["val_loss"] = va["loss"]
         row["val_acc" if classification else "val_mae"] = va["acc" if classification else "mae"]
     else:
@@ -283,6 +284,6 @@ def _final_metrics(run: Prepared) -> dict[str, float]:
     for split, X, y in (("train", sp.X_train, sp.y_train), ("val", sp.X_val, sp.y_val), ("test", sp.X_test, sp.y_test)):
         if len(X) == 0:
             continue
-        for key, value in evaluate(model, loss, X, y).items():
+        for key, value in evaluate(model, loss, X, y, task=run.dataset.task).items():
             out[f"{split}_{key}"] = value
     return out

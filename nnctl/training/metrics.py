@@ -5,13 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 
-def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 2048) -> dict[str, float]:
-    """Metrics of ``model`` on (X, y) in evaluation mode (dropout off, running batch-norm statistics)."""
+def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 2048, task: str | None = None) -> dict[str, float]:
+    """Metrics of ``model`` on (X, y) in evaluation mode (dropout off, running batch-norm statistics).
+
+    ``task`` defaults to the loss's; a regression run with binary cross-entropy on targets in [0, 1]
+    passes "regression" and gets MSE/MAE/R² of the predicted probabilities.
+    """
     if len(X) == 0:
         return {}
     logits = model.predict(X, batch_size=batch_size)
     out = {"loss": float(loss.value(logits, y))}
-    if loss.task == "classification":
+    if (task or loss.task) == "classification":
         out["acc"] = float(np.mean(loss.predict_labels(logits) == y))
     else:
         pred = loss.output(logits).reshape(y.shape).astype(np.float64)

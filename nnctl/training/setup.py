@@ -70,7 +70,7 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     if loss_spec == "auto":
         loss_spec = "cross_entropy" if dataset.task == "classification" else "mse"
     loss = LOSSES.get(loss_spec)
-    if loss.task != dataset.task:
+    if loss.task != dataset.task and not _probability_targets(loss, dataset):
         raise ConfigError(
             f"loss '{loss.name}' is for {loss.task} but dataset '{dataset.name}' is a {dataset.task} task; "
             f"use --loss {'cross_entropy' if dataset.task == 'classification' else 'mse'}"
@@ -118,6 +118,17 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         augment=augment.spec() if augment is not None else None,
     )
     return Prepared(resolved, dataset, splits, model, loss, optimizer, schedule, regularizer, augment, rng_shuffle, rng_augment)
+
+
+def _probability_targets(loss: Loss, dataset: Dataset) -> bool:
+    """Binary cross-entropy also fits regression targets in [0, 1] (Nielsen's sigmoid neuron, y = 0)."""
+    y = dataset.y
+    return (
+        loss.name == "binary_cross_entropy"
+        and dataset.task == "regression"
+        and (y.ndim == 1 or y.shape[1] == 1)
+        and bool(np.all((y >= 0) & (y <= 1)))
+    )
 
 
 def _n_outputs(dataset: Dataset, loss: Loss) -> int:

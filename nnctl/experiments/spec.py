@@ -1,0 +1,127 @@
+"""Experiment files: a claim from the lecture notes, the sweep that tests it, and an expectation.
+
+An experiment is a TOML file::
+
+    name = "zero-init-symmetry"
+    claim = "Zero initialization never breaks symmetry"
+    hypothesis = "If all the weights are initialized with 0 ... (quoted from the notes)"
+    source = "lecture notes 000, 'Initialization is extremely important'"
+    expect = "val_acc[init=he_normal] > val_acc[init=zeros] + 0.3"
+    metric = "val_acc"              # the curve to plot in the report (optional)
+    repeats = 3                     # sweep settings, as in a sweep spec file
+    [base]                          # run options shared by every trial
+    model = "mlp:64"
+    [params]                        # the factor in question
+    init = ["zeros", "he_normal"]
+    [fast]                          # what --fast changes: top-level keys and a [fast.base] table
+    repeats = 2
+    [fast.base]
+    epochs = 5
+
+Several sweeps (for example grid against random search) go in ``[sweeps.<label>]`` tables, each a
+sweep spec of its own (``kind``, ``params``, ``trials``, ``base`` added to the shared base); the
+expectation filters them with ``[sweep=<label>]``. Files are parsed as data, never executed.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ConfigError, DataError
+from .expect import Expectation
+
+TOP_KEYS = {"name", "claim", "hypothesis", "source", "expect", "metric", "kind", "repeats", "trials",
+            "sweep_seed", "zip", "base", "params", "sweeps", "fast", "notes"}
+SWEEP_KEYS = {"kind", "repeats", "trials", "sweep_seed", "zip", "base", "params"}
+
+
+@dataclass
+class Experiment:
+    """A parsed experiment file."""
+
+    path: Path
+    name: str
+    claim: str
+    hypothesis: str
+    source: str
+    expect: Expectation
+    metric: str
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def sweeps(self, fast: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
+        """label → (kind, sweep spec) with the shared base merged in and --fast applied."""
+        raw = copy.deepcopy(self.raw)
+        if fast:
+            extra = raw.get("fast") or {}
+            for key, value in extra.items():
+                if key == "base":
+                    raw["base"] = {**(raw.get("base") or {}), **value}
+                elif key == "sweeps":
+                    for label, spec in value.items():
+                        target = raw.setdefault("sweeps", {}).setdefault(label, {})
+                        for k, v in spec.items():
+                            target[k] = {**target.get(k, {}), **v} if isinstance(v, dict) else v
+                else:
+                    raw[key] = value
+        base = dict(raw.get("base") or {})
+        tables = raw.get("sweeps") or {"main": {k: raw[k] for k in SWEEP_KEYS if k in raw and k != "base"}}
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for label, spec in tables.items():
+            spec = dict(spec)
+            kind = spec.pop("kind", raw.get("kind", "grid"))
+            for key in ("repeats", "trials", "sweep_seed"):
+                if key not in spec and key in raw and "sweeps" in raw:
+                    spec[key] = raw[key]
+            spec["base"] = {**base, **(spec.get("base") or {})}
+            spec["name"] = f"{self.name}-{label}" + ("-fast" if fast else "")
+            out[label] = (kind, spec)
+        return out
+
+
+def read_experiment(path: str | Path) -> Experiment:
+    """Parse and check an experiment file (the expectation is parsed, nothing is run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"experiment file '{path}' does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"experiment file '{path}' cannot be parsed: {str(exc).splitlines()[0]}") from None
+    unknown = set(raw) - TOP_KEYS
+    if unknown:
+        raise ConfigError(
+            f"experiment file '{path}' has unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(TOP_KEYS))}"
+        )
+    for key in ("name", "claim", "hypothesis", "expect"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ConfigError(f"experiment file '{path}' needs a non-empty string '{key}'")
+    for label, spec in (raw.get("sweeps") or {}).items():
+        if not isinstance(spec, dict) or set(spec) - SWEEP_KEYS:
+            raise ConfigError(f"experiment file '{path}': [sweeps.{label}] allows only {', '.join(sorted(SWEEP_KEYS))}")
+    return Experiment(
+        path=path,
+        name=raw["name"],
+        claim=raw["claim"].strip(),
+        hypothesis=" ".join(raw["hypothesis"].split()),
+        source=str(raw.get("source", "")),
+        expect=Expectation(raw["expect"]),
+        metric=str(raw.get("metric", "val_acc")),
+        raw=raw,
+    )
+
+
+def list_experiments(folder: str | Path) -> list[Experiment]:
+    """Every experiment file in ``folder`` (files that are plain sweep specs are skipped)."""
+    out = []
+    for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            text = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            continue
+        if "claim" in text and "expect" in text:
+            out.append(read_experiment(path))
+    return out
