@@ -203,3 +203,12 @@ def test_example_specs_expand(name, kind):
     trials = expand(s)
     assert trials and all(RunConfig.from_dict(t.config) for t in trials)
     assert len({t.trial_id for t in trials}) == len(trials)
+
+
+def test_zipped_axes_may_repeat_values_but_not_combinations():
+    space = build_space("grid", {"params": {"l2": [0.0, 0.01, 0.0], "dropout": [0.0, 0.0, 0.5]}, "zip": [["l2", "dropout"]]})
+    assert [(t.params["l2"], t.params["dropout"]) for t in expand(space)] == [(0.0, 0.0), (0.01, 0.0), (0.0, 0.5)]
+    with pytest.raises(ConfigError, match="more than once; give each combination once"):
+        build_space("grid", {"params": {"l2": [0.0, 0.0], "dropout": [0.5, 0.5]}, "zip": [["l2", "dropout"]]})
+    with pytest.raises(ConfigError, match="lists 0.0 more than once"):
+        build_space("grid", {"params": {"l2": [0.0, 0.0]}})

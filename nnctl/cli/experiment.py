@@ -26,7 +26,7 @@ app.add_typer(experiment_app, name="experiment")
 def list_command(folder: Path = typer.Argument(Path("experiments"), help="Folder of experiment files.")) -> None:
     """Show every experiment with its claim and hypothesis."""
     table = Table(show_edge=False, show_lines=True)
-    table.add_column("file", style="bold")
+    table.add_column("file", style="bold", no_wrap=True)
     table.add_column("claim")
     table.add_column("expectation")
     for exp in list_experiments(folder):

@@ -67,7 +67,7 @@ class Experiment:
                             target[k] = {**target.get(k, {}), **v} if isinstance(v, dict) else v
                 else:
                     raw[key] = value
-        base = dict(raw.get("base") or {})
+        base = self._resolve_data(dict(raw.get("base") or {}))
         tables = raw.get("sweeps") or {"main": {k: raw[k] for k in SWEEP_KEYS if k in raw and k != "base"}}
         out: dict[str, tuple[str, dict[str, Any]]] = {}
         for label, spec in tables.items():
@@ -80,6 +80,16 @@ class Experiment:
             spec["name"] = f"{self.name}-{label}" + ("-fast" if fast else "")
             out[label] = (kind, spec)
         return out
+
+
+    def _resolve_data(self, base: dict[str, Any]) -> dict[str, Any]:
+        """A relative data file named in the experiment is looked up beside the experiment file."""
+        data = base.get("data")
+        if isinstance(data, str) and data.endswith((".csv", ".npz")) and not Path(data).is_absolute():
+            beside = self.path.parent / data
+            if beside.is_file():
+                base["data"] = str(beside.resolve())
+        return base
 
 
 def read_experiment(path: str | Path) -> Experiment:

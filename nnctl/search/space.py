@@ -159,11 +159,13 @@ def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
     base = {k: getattr(base_cfg, k) for k in base}
     repeats = 1 if raw.get("repeats") is None else _positive_int("repeats", raw["repeats"])
     space = SearchSpace(kind=kind, base=base, repeats=repeats, name=str(name))
+    zipped = {_axis_name(n) for g in (raw.get("zip") or []) for n in (split_values(g) if isinstance(g, str) else g)}
     for key, values in (raw.get("params") or {}).items():
         key = _axis_name(key)
         if key in space.params:
             raise ConfigError(f"axis '{key}' is given twice; give each axis once")
-        space.params[key] = _axis_values(kind, key, values, base_cfg)
+        # a zipped axis may repeat a value: the tuples walked together must differ, not each value
+        space.params[key] = _axis_values(kind, key, values, base_cfg, unique=key not in zipped)
     space.zip = _zip_groups(raw.get("zip") or [], space)
     if repeats > 1 and "seed" in space.params:
         raise ConfigError("repeats and a 'seed' axis both set the seed; use one of them")
@@ -197,7 +199,7 @@ def _coerce(key: str, value: Any, base_cfg: RunConfig) -> Any:
         raise ConfigError(f"axis {key}: {exc}") from None
 
 
-def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig) -> list[Any] | Distribution:
+def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig, unique: bool = True) -> list[Any] | Distribution:
     if isinstance(values, str):
         values = parse_distribution(key, values) if is_distribution(values) else split_values(values)
     elif not isinstance(values, (list, tuple)):
@@ -215,7 +217,7 @@ def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig) -> list[
         raise ConfigError(f"axis {key} has no values")
     coerced = [_coerce(key, v, base_cfg) for v in values]
     dupes = sorted({str(v) for v in coerced if coerced.count(v) > 1})
-    if dupes:
+    if dupes and unique:
         raise ConfigError(f"axis {key} lists {', '.join(dupes)} more than once; give each value once")
     return coerced
 
@@ -241,6 +243,10 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
         if len(set(lengths.values())) > 1:
             listed = ", ".join(f"{n} has {k}" for n, k in lengths.items())
             raise ConfigError(f"zipped axes must have equal lengths: {listed}")
+        tuples = [str(t) for t in zip(*(space.params[n] for n in names))]
+        dupes = sorted({t for t in tuples if tuples.count(t) > 1})
+        if dupes:
+            raise ConfigError(f"zipped axes {', '.join(names)} list {', '.join(dupes)} more than once; give each combination once")
         out.append(names)
     return out
 

@@ -1,0 +1,74 @@
+"""Every experiment file runs in its --fast version and its expectation holds (one test per file)."""
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nnctl.cli.app import app
+from nnctl.core.errors import ConfigError
+from nnctl.experiments.expect import Expectation, matches
+from nnctl.experiments.runner import run_experiment
+from nnctl.experiments.spec import list_experiments, read_experiment
+from nnctl.search import LocalExecutor
+
+FOLDER = Path(__file__).resolve().parent.parent / "experiments"
+FILES = sorted(p for p in FOLDER.glob("*.toml") if "claim" in p.read_text())
+
+
+def test_there_is_an_experiment_per_claim():
+    assert len(FILES) >= 13
+    assert len(list_experiments(FOLDER)) == len(FILES)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_fast_experiment_supports_its_claim(path, tmp_path):
+    exp = read_experiment(path)
+    outcome = run_experiment(exp, LocalExecutor(workers=2), results_dir=tmp_path, fast=True)
+    numbers = {t.selector.text(): t.value for t in outcome.terms}
+    assert outcome.supported, f"{exp.name}: {exp.expect.text} with {numbers}"
+
+
+def test_cli_run_prints_verdict_and_writes_report(tmp_path):
+    result = CliRunner().invoke(app, ["experiment", "run", str(FOLDER / "cross_entropy_vs_quadratic.toml"), "--fast",
+                                      "--results-dir", str(tmp_path), "--workers", "1"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "SUPPORTED: train_mae[loss=quadratic] > 0.15" in result.output
+    report = tmp_path / "cross-entropy-vs-quadratic-fast" / "report.md"
+    text = report.read_text()
+    assert "**SUPPORTED**" in text and "train_mae[loss=quadratic]" in text
+    assert (report.parent / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_list_shows_every_experiment():
+    result = CliRunner().invoke(app, ["experiment", "list", str(FOLDER)], terminal_width=250)
+    assert result.exit_code == 0
+    for path in FILES:
+        assert path.name in result.output
+
+
+def test_expectation_grammar():
+    rows = [{"init": "zeros", "acc": 0.1}, {"init": "zeros", "acc": 0.3}, {"init": "he_normal", "acc": 0.9}]
+
+    def lookup(sel):
+        return [r[sel.metric] for r in rows if matches(r, sel.filters)]
+
+    ok, terms = Expectation("acc[init=he_normal] > acc[init=zeros] * 2 + 0.4").evaluate(lookup)
+    assert ok and terms[1].value == pytest.approx(0.2)
+    ok, terms = Expectation("acc.max[init=zeros] >= 0.3 and acc.min[init=zeros] < 0.2 or 1 > 2").evaluate(lookup)
+    assert ok
+    for bad in ["acc >", "acc[init=] > 1", "acc > 1 +", "import os", "acc[init=zeros > 1"]:
+        with pytest.raises(ConfigError, match="expectation"):
+            Expectation(bad)
+    with pytest.raises(ConfigError, match="no trial matches"):
+        Expectation("acc[init=ones] > 0").evaluate(lookup)
+
+
+def test_bad_experiment_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\nclaim = "c"\nhypothesis = "h"\nexpect = "a > 1"\nsurprise = 1\n')
+    with pytest.raises(ConfigError, match="unknown key"):
+        read_experiment(bad)
+    bad.write_text('name = "x"\nclaim = "c"\n')
+    with pytest.raises(ConfigError, match="hypothesis"):
+        read_experiment(bad)
