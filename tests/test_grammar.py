@@ -13,7 +13,7 @@ def names(layers):
 
 
 def build(text, input_shape=(4,), n_outputs=3, **kw):
-    layers = build_layers(text, n_outputs=n_outputs, input_shape=input_shape, **kw)
+    layers = build_layers(text, n_outputs=n_outputs, **kw)
     return Model(layers).build(input_shape, np.random.default_rng(0))
 
 

@@ -199,7 +199,6 @@ def build_layers(
     text: str,
     *,
     n_outputs: int,
-    input_shape: tuple[int, ...],
     activation: str = "relu",
     init: str | None = None,
     bias_init: str = "zeros",
@@ -213,18 +212,15 @@ def build_layers(
     one; it has no activation (losses take logits) and Glorot init. ``init`` applies to the layers of
     the string that do not name their own; ``None`` or ``"auto"`` picks what the activation calls for.
     """
-    from .activations import ACTIVATIONS
-
     init = default_init(activation) if init in (None, "auto") else init
     defaults = dict(activation=activation, init=init, bias_init=bias_init, dropout=dropout, batch_norm=batch_norm)
     layers: list[Layer] = []
     if input_dropout > 0:
         layers.append(LAYERS.get(f"dropout:rate={input_dropout!r}"))  # type: ignore[arg-type]
     for node in parse_model(text):
-        layers += _build_node(node, text, defaults, len(input_shape) > 1)
+        layers += _build_node(node, text, defaults)
     if not layers or _needs_head(layers, n_outputs):
         layers.append(LAYERS.lookup("dense")(units=n_outputs, init="glorot_uniform", bias_init="zeros"))  # type: ignore[call-arg]
-    _ = ACTIVATIONS
     return layers
 
 
@@ -251,7 +247,7 @@ def _needs_head(layers: list[Layer], n_outputs: int) -> bool:
     return True
 
 
-def _build_node(node: Node, text: str, defaults: dict[str, Any], is_image: bool) -> list[Layer]:
+def _build_node(node: Node, text: str, defaults: dict[str, Any]) -> list[Layer]:
     from .activations import ACTIVATIONS
 
     if node.name in ("res", "residual"):
@@ -259,11 +255,11 @@ def _build_node(node: Node, text: str, defaults: dict[str, Any], is_image: bool)
         for _ in range(node.repeat):
             inner: list[Layer] = []
             for child in node.children:
-                inner += _build_node(child, text, defaults, is_image)
+                inner += _build_node(child, text, defaults)
             blocks.append(LAYERS.lookup("residual")(layers=inner))  # type: ignore[call-arg]
         return blocks
     if node.name == "mlp":
-        return _mlp(node, text, defaults, is_image)
+        return _mlp(node, text, defaults)
     if node.name == "act":
         if node.positional or node.keywords:
             raise SpecError(f"model {text!r}: 'act' takes no values (position {node.pos})")
@@ -311,7 +307,7 @@ def _build_node(node: Node, text: str, defaults: dict[str, Any], is_image: bool)
     return [cls(**kwargs)]
 
 
-def _mlp(node: Node, text: str, defaults: dict[str, Any], is_image: bool) -> list[Layer]:
+def _mlp(node: Node, text: str, defaults: dict[str, Any]) -> list[Layer]:
     if node.keywords:
         raise SpecError(f"model {text!r}: 'mlp' takes hidden widths only, e.g. mlp:128,64")
     widths = node.positional

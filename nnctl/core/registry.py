@@ -28,7 +28,6 @@ from .errors import ConfigError, SpecError, UnknownComponentError, suggestion
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_FORBIDDEN_IN_STRINGS = set(",=:()")
 
 
 def parse_value(text: str) -> Any:

@@ -82,7 +82,6 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     layers = build_layers(
         cfg.model,
         n_outputs=n_outputs,
-        input_shape=dataset.input_shape,
         activation=cfg.activation,
         init=init,
         bias_init=cfg.bias_init,
