@@ -1,9 +1,9 @@
 """The fit loop: minibatch training with evaluation, early stopping, divergence and interrupt handling.
 
-Each step: gather a minibatch (one ``np.take`` into a reused buffer), augment it, forward, loss and
-dL/dlogits, backward, add the regularizer's gradient, clip, and one optimizer update over the flat
-parameter buffer at the schedule's rate. Training never prints: progress reaches the caller through
-:class:`Callback` hooks.
+Each step (:class:`TrainStep`): gather a minibatch (one ``np.take`` into a reused buffer), augment
+it, forward, loss and dL/dlogits, backward, add the regularizer's gradient, clip, and one optimizer
+update over the flat parameter buffer at the schedule's rate. Training never prints: progress
+reaches the caller through :class:`Callback` hooks.
 
 Curve semantics: the epoch-0 row is measured in evaluation mode before any update (for C balanced
 classes a sane network starts near log C); later rows report ``train_loss``/``train_acc`` as the
@@ -104,13 +104,57 @@ def _denormals_flushed() -> bool:
         return float(np.multiply(np.float32(1e-39), np.float32(1.0))) == 0.0
 
 
+class TrainStep:
+    """One minibatch update exactly as :func:`fit` performs it; also what benchmarks time.
+
+    ``step(idx, lr)`` gathers the training samples ``idx`` into reused buffers, runs forward, loss,
+    backward, the regularizer's gradient, clipping and the optimizer update, and returns
+    ``(loss, score)``: the minibatch's mean loss and its number of correct predictions
+    (classification) or its summed absolute error (regression). When the loss is not finite it
+    returns at once, before any update, so the caller can report divergence. ``norm`` holds the
+    gradient norm of the last step when clipping by norm (else NaN).
+    """
+
+    def __init__(self, run: Prepared, batch: int):
+        self.run = run
+        X, y = run.splits.X_train, run.splits.y_train
+        self.xbuf = np.empty((batch, *X.shape[1:]), dtype=X.dtype)
+        self.ybuf = np.empty((batch, *y.shape[1:]), dtype=y.dtype)
+        self.decay = slice(0, run.model.n_decay)
+        self.classification = run.dataset.task == "classification"
+        self.norm = float("nan")
+
+    def __call__(self, idx: np.ndarray, lr: float) -> tuple[float, float]:
+        run, model, loss, cfg = self.run, self.run.model, self.run.loss, self.run.config
+        m = len(idx)
+        xb = np.take(run.splits.X_train, idx, axis=0, out=self.xbuf[:m])
+        yb = np.take(run.splits.y_train, idx, axis=0, out=self.ybuf[:m])
+        targets = yb
+        if run.augment is not None:
+            xb, targets = run.augment(xb, yb, run.rng_augment)
+        logits = model.forward(xb, training=True)
+        value, dlogits = loss.value_and_grad(logits, targets)
+        if not math.isfinite(value):
+            return value, float("nan")
+        model.backward(dlogits)
+        if run.regularizer is not None:
+            run.regularizer.add_grad(model.params[self.decay], model.grads[self.decay])
+        if cfg.clip_value is not None:
+            clip_by_value(model.grads, cfg.clip_value)
+        if cfg.clip_norm is not None:
+            self.norm = clip_by_global_norm(model.grads, cfg.clip_norm)
+        run.optimizer.step(model.params, model.grads, lr)
+        if self.classification:
+            return value, float(np.count_nonzero(loss.predict_labels(logits) == yb))
+        return value, float(np.abs(loss.output(logits).reshape(yb.shape) - yb).mean()) * m
+
+
 def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
     callbacks = callbacks or []
-    cfg, model, loss, opt, sched = run.config, run.model, run.loss, run.optimizer, run.schedule
+    cfg, model, opt, sched = run.config, run.model, run.optimizer, run.schedule
     sp = run.splits
     model.check_trainable()
-    X, y = sp.X_train, sp.y_train
-    n = len(X)
+    n = len(sp.X_train)
     batch = n if cfg.batch_size == "full" else min(int(cfg.batch_size), n)
     n_batches = math.ceil(n / batch)
     sched.start(float(opt.lr), n_batches, max(cfg.epochs, 1))
@@ -122,10 +166,7 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
     mode = _monitor_mode(monitor)
     result = FitResult(monitor=monitor)
     result.flush_denormals = flush_denormals(True)
-    xbuf = np.empty((batch, *X.shape[1:]), dtype=X.dtype)
-    ybuf = np.empty((batch, *y.shape[1:]), dtype=y.dtype)
-    reg = run.regularizer
-    decay = slice(0, model.n_decay)
+    train_step = TrainStep(run, batch)
     best_value: float | None = None
     best_state = model.snapshot()
     start = time.perf_counter()
@@ -161,13 +202,8 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
             for b in range(n_batches):
                 idx = order[b * batch : (b + 1) * batch]
                 m = len(idx)
-                xb = np.take(X, idx, axis=0, out=xbuf[:m])
-                yb = np.take(y, idx, axis=0, out=ybuf[:m])
-                targets = yb
-                if run.augment is not None:
-                    xb, targets = run.augment(xb, yb, run.rng_augment)
-                logits = model.forward(xb, training=True)
-                value, dlogits = loss.value_and_grad(logits, targets)
+                lr = sched.lr_at(step)
+                value, score = train_step(idx, lr)
                 if not math.isfinite(value):
                     result.status = "diverged"
                     result.stop_reason = (
@@ -175,22 +211,11 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
                         "lower the learning rate (--lr) or clip gradients (--clip-norm)"
                     )
                     raise _Stop
-                model.backward(dlogits)
-                if reg is not None:
-                    reg.add_grad(model.params[decay], model.grads[decay])
-                if cfg.clip_value is not None:
-                    clip_by_value(model.grads, cfg.clip_value)
-                if cfg.clip_norm is not None:
-                    norm = clip_by_global_norm(model.grads, cfg.clip_norm)
-                lr = sched.lr_at(step)
-                opt.step(model.params, model.grads, lr)
+                norm = train_step.norm
                 step += 1
                 loss_sum += value * m
                 seen += m
-                if classification:
-                    correct += int(np.count_nonzero(loss.predict_labels(logits) == yb))
-                else:
-                    correct += float(np.abs(loss.output(logits).reshape(yb.shape) - yb).mean()) * m
+                correct += int(score) if classification else score
                 for cb in callbacks:
                     cb.on_batch_end(epoch, b + 1, n_batches, value)
             if not np.all(np.isfinite(model.params)):
