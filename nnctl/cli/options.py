@@ -63,7 +63,7 @@ def _flags() -> list[Flag]:
         Flag("dtype", Optional[str], ("--dtype",), "float32 or float64. [default: float32]", M),
         Flag("loss", Optional[str], ("--loss",), f"Loss ('auto' from the task): {losses}. [default: auto]", O),
         Flag("optimizer", Optional[str], ("--optimizer", "-o"), f"Optimizer spec, e.g. adam:beta2=0.99: {opts}. [default: adam]", O),
-        Flag("lr", Optional[str], ("NUMBER", "--lr",), "Learning rate (overrides the optimizer's). [default: the optimizer's]", O),
+        Flag("lr", Optional[str], ("NUMBER", "--lr",), "Learning rate (overrides the optimizer's), or 'auto': run the range test first and use its recommended rate (train only). [default: the optimizer's]", O),
         Flag("schedule", Optional[str], ("--schedule",), f"Learning-rate schedule: {scheds}. [default: constant]", O),
         Flag("clip_norm", Optional[str], ("NUMBER", "--clip-norm",), "Clip gradients to this global L2 norm.", O),
         Flag("clip_value", Optional[str], ("NUMBER", "--clip-value",), "Clip each gradient entry to [-v, v].", O),

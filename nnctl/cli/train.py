@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
-from ..results import RunRecorder, make_run_dir
+from ..results import RunRecorder, make_run_dir, write_csv
 from ..training import fit, prepare
 from ..training.config import RunConfig
+from ..training.lr_find import auto_lr, summary
+from ..training.sanity import InitialLossCheck, overfit_batch
 from . import render
 from .app import app
 from .options import run_options
@@ -18,18 +20,36 @@ from .options import run_options
 @run_options
 def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the results path."),
+    overfit: Optional[int] = typer.Option(None, "--overfit-batch", metavar="N", help="Sanity check instead of a run: train on N fixed training samples without regularization until 100% training accuracy; exit 1 if not reached within --overfit-steps."),
+    overfit_steps: int = typer.Option(500, "--overfit-steps", help="Step limit of --overfit-batch."),
     run_flags: dict[str, Any] | None = None,
 ) -> None:
     """Train one model and write config.json, curve.csv, metrics.csv and weights.npz to results/<run-id>/."""
     cfg = RunConfig.from_dict(run_flags or {})
-    run = prepare(cfg)  # every configuration error surfaces here, before anything is written
     out = render.console()
+    if overfit is not None:
+        check = overfit_batch(cfg, overfit, overfit_steps)
+        if not check.success:
+            render.console(stderr=True).print(check.message(), markup=False)
+            raise typer.Exit(1)
+        out.print(check.message(), markup=False)
+        return
+    found = None
+    if cfg.lr == "auto":  # range test on the prepared run (restored afterwards), then its recommended rate
+        run, found, lr = auto_lr(cfg)
+        cfg = cfg.replace(lr=lr)
+        if not quiet:
+            out.print(f"lr auto: range test suggests {_suggestions(found)}; using {lr:g}", markup=False)
+    else:
+        run = prepare(cfg)  # every configuration error surfaces here, before anything is written
     if not quiet:
         out.print(render.layer_table(run.model.summary(), run.dataset.input_shape, run.model.n_params))
     run_dir = make_run_dir(cfg.results_dir, cfg.name)
-    recorder = RunRecorder(run_dir)
+    recorder = RunRecorder(run_dir, {"lr_find": summary(found, cfg.lr)} if found else None)
+    if found:
+        write_csv(run_dir / "lr_find.csv", found.rows())
     progress = render.ProgressReporter(cfg.epochs, quiet=quiet, out=out)
-    result = fit(run, [recorder, progress])
+    result = fit(run, [InitialLossCheck(), recorder, progress])
     metrics = dict(result.final)
     if quiet:
         out.print(str(run_dir))
@@ -43,3 +63,6 @@ def train_command(
     if result.status == "interrupted":
         raise typer.Exit(130)
 
+
+def _suggestions(test) -> str:
+    return ", ".join(f"{name} {lr:.3g}" for name, lr in test.suggestions.items())

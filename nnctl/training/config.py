@@ -40,7 +40,7 @@ class RunConfig:
     # objective and optimization
     loss: str = "auto"
     optimizer: str = "adam"
-    lr: float | None = None
+    lr: float | str | None = None  # a rate, or "auto": the range test picks it (see training/lr_find.py)
     schedule: str = "constant"
     clip_norm: float | None = None
     clip_value: float | None = None
@@ -80,7 +80,7 @@ class RunConfig:
         check_choice("run", "dtype", self.dtype, ("float32", "float64"))
         check_range("run", "dropout", self.dropout, 0.0, 1.0, high_inclusive=False)
         check_range("run", "input_dropout", self.input_dropout, 0.0, 1.0, high_inclusive=False)
-        if self.lr is not None:
+        if self.lr is not None and self.lr != "auto":
             check_range("run", "lr", self.lr, 0.0)
         if self.clip_norm is not None:
             check_range("run", "clip_norm", self.clip_norm, 0.0, low_inclusive=False)
@@ -140,6 +140,13 @@ def _coerce_option(key: str, value: Any) -> Any:
     """Accept the natural types for each option (numbers from TOML/JSON/strings), reject the rest."""
     if value is None:
         return None
+    if key == "lr" and isinstance(value, str):
+        if value.strip().lower() == "auto":
+            return "auto"
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"lr={value!r} is not allowed; expected a number or 'auto'") from None
     if key in _FLOATS:
         if isinstance(value, str):
             try:

@@ -55,6 +55,8 @@ def seed_streams(seed: int, n: int = 4) -> list[np.random.Generator]:
 
 def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     """Load data, build components and return a :class:`Prepared` run with a resolved config."""
+    if cfg.lr == "auto":
+        raise ConfigError("lr=auto is only understood by 'nnctl train'; give a number, or run 'nnctl lr-find' first")
     task = None if cfg.task == "auto" else cfg.task
     if dataset is None:
         dataset = load_dataset(cfg.data, seed=cfg.seed, target=cfg.target, task=task)

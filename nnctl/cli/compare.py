@@ -1,0 +1,94 @@
+"""``nnctl compare-runs``: a table of runs (what differs, what they reached), groups over seeds, overlays."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
+
+from ..results import compare
+from ..results import plots
+from . import render
+from .app import app
+
+
+@app.command("compare-runs")
+def compare_command(
+    runs: List[str] = typer.Argument(..., help="Run ids, run directories, sweep ids or directories (all their trials), or globs."),
+    results_dir: str = typer.Option("results", "--results-dir", help="Where ids are looked up."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Curve metric for best/final/plot. [default: val_acc, or val_loss for regression]"),
+    target: Optional[str] = typer.Option(None, "--target", help="Add epochs needed to reach METRIC=VALUE, e.g. val_acc=0.95."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Sort by this column, best first. [default: best_<metric>]"),
+    top: Optional[int] = typer.Option(None, "--top", help="Show only the first K rows after sorting."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Aggregate into mean ± std per value of KEY[,KEY]; 'seed' groups runs that differ only by seed."),
+    csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table (raw numbers) to this CSV file."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown instead of a rich table."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Overlay the runs' curves of --metric in this PNG."),
+) -> None:
+    """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""
+    if plot is not None:
+        plots.require_matplotlib()
+    records = compare.load_runs(compare.resolve_runs(runs, results_dir))
+    metric = compare.check_metric(metric, records) if metric else compare.default_metric(records)
+    goal = compare.parse_target(target, records) if target else None
+    frame, keys = compare.runs_table(records, metric, goal)
+    grouped = None
+    if group_by:
+        grouped = compare.group_table(frame, keys, [k.strip() for k in group_by.split(",") if k.strip()], metric)
+        grouped = compare.sort_groups(grouped, sort, top)
+        export, shown = grouped.frame, compare.display_frame(frame, grouped)
+    else:
+        export = compare.sort_table(frame, sort, top, metric)
+        shown = compare.display_frame(export)
+    if csv is not None:
+        compare.write_table_csv(export, csv)
+    out = render.console()
+    if markdown:
+        out.print(compare.to_markdown(shown).rstrip("\n"), markup=False, highlight=False)
+    else:
+        title = f"{len(records)} runs" + (f", grouped by {group_by}" if group_by else "")
+        table = _rich_table(shown, title)
+        if not out.is_terminal:  # piped or captured: as wide as the table needs, never folded
+            needed = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
+            out = Console(width=max(out.width, needed), highlight=False, soft_wrap=True)
+        out.print(table)
+    if grouped is not None and grouped.note:
+        render.console(stderr=True).print(f"warning: {grouped.note}", markup=False)
+    if grouped is not None and grouped.welch is not None:
+        out.print(_welch_line(grouped.welch), markup=False)
+    if plot is not None:
+        by_label = dict(zip(compare.run_labels(records), records))
+        legend = dict(zip(frame["run"], _plot_labels(frame, keys)))
+        shown_runs = list(frame["run"] if grouped is not None else export["run"])
+        written = plots.plot_compare([by_label[r] for r in shown_runs], [legend[r] for r in shown_runs], plot, metric)
+        out.print(f"plot: {written}", markup=False)
+
+
+def _plot_labels(frame, keys: list[str]) -> list[str]:
+    if not keys:
+        return list(frame["run"])
+    return [", ".join(f"{k}={compare.format_value(row[k])}" for k in keys) for _, row in frame.iterrows()]
+
+
+def _welch_line(w: dict) -> str:
+    a, b = w["groups"]
+    if math.isnan(w.get("p", math.nan)):
+        return f"welch t-test ({w['metric']}) between '{a}' and '{b}': not computed ({w.get('reason', 'no spread')})"
+    return (
+        f"welch t-test ({w['metric']}) between the two best groups '{a}' (n={w['n'][0]}) and '{b}' (n={w['n'][1]}): "
+        f"t={w['t']:.3g}, df={w['df']:.3g}, p={w['p']:.3g}"
+    )
+
+
+def _rich_table(shown, title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for col in shown.columns:
+        table.add_column(str(col), justify="left" if col in ("run", "group", "status") else "right", overflow="fold")
+    for row in shown.itertuples(index=False):
+        table.add_row(*[str(v) for v in row])
+    return table

@@ -1,0 +1,92 @@
+"""``nnctl lr-find``: the learning-rate range test; writes lr_find.csv, lr_find.json and lr_find.png."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from ..results import make_run_dir, write_csv, write_json
+from ..results import plots
+from ..training.config import RunConfig
+from ..training.lr_find import RECOMMENDED, SUGGESTIONS, WHY_RECOMMENDED, find_lr
+from . import render
+from .app import app
+from .options import run_options
+
+CSV_COLUMNS = ["repeat", "step", "lr", "loss", "smoothed_loss"]
+
+
+@app.command("lr-find")
+@run_options
+def lr_find_command(
+    start: float = typer.Option(1e-7, "--start", help="First learning rate of the sweep."),
+    end: float = typer.Option(10.0, "--end", help="Last learning rate (approached, never exceeded)."),
+    iters: int = typer.Option(100, "--iters", help="Minibatch steps; lr grows by (end/start)^(1/iters) each step."),
+    repeats: int = typer.Option(1, "--repeats", help="Run the test for this many seeds (seed, seed+1, ...) and report the spread."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the recommended rate."),
+    run_flags: dict[str, Any] | None = None,
+) -> None:
+    """Range test (Smith 2015, fastai's lr_find): train briefly while the rate grows exponentially, suggest a rate.
+
+    The model's weights and optimizer state are restored afterwards; nothing is trained for later.
+    """
+    cfg = RunConfig.from_dict(run_flags or {})
+    plots.require_matplotlib()
+    tests, stats, lr = find_lr(cfg, repeats, start=start, end=end, iters=iters)
+    run_dir = make_run_dir(cfg.results_dir, cfg.name or "lr-find")
+    if repeats > 1:
+        rows = [dict(r, repeat=k) for k, t in enumerate(tests) for r in t.rows()]
+        write_csv(run_dir / "lr_find.csv", rows, CSV_COLUMNS)
+    else:
+        write_csv(run_dir / "lr_find.csv", tests[0].rows(), CSV_COLUMNS[1:])
+    write_json(
+        run_dir / "lr_find.json",
+        {
+            "run_id": run_dir.name,
+            "config": tests[0].config,
+            "lr_find": {"start": start, "end": end, "iters": iters, "repeats": repeats, "beta": 0.98, "stop_factor": 4.0},
+            "tests": [{"seed": t.seed, "steps": t.steps, "stop_reason": t.stop_reason, "suggestions": t.suggestions} for t in tests],
+            "spread": stats,
+            "recommended": RECOMMENDED,
+            "why": WHY_RECOMMENDED,
+            "lr": lr,
+        },
+    )
+    plots.plot_lr_find(tests, run_dir / "lr_find.png", RECOMMENDED, stats)
+    out = render.console()
+    if quiet:
+        out.print(f"{lr:g}")
+        return
+    out.print(suggestion_table(tests, stats))
+    for t in tests:
+        out.print(f"seed {t.seed}: {t.steps} steps; {t.stop_reason}")
+    out.print(f"recommended: {RECOMMENDED} → --lr {lr:g}")
+    out.print(f"why: {WHY_RECOMMENDED}")
+    out.print(f"results: {run_dir} (lr_find.csv, lr_find.json, lr_find.png)")
+
+
+def suggestion_table(tests, stats) -> Table:
+    many = len(tests) > 1
+    table = Table(title="Suggested learning rates" + (f" over {len(tests)} seeds" if many else ""),
+                  title_justify="left", show_edge=False)
+    table.add_column("suggestion")
+    table.add_column("lr" if not many else "geometric mean ×/÷ factor", justify="right")
+    if many:
+        for col in ("min", "median", "max"):
+            table.add_column(col, justify="right")
+    table.add_column("rule")
+    rules = {
+        "valley": "half-way down the longest descent (fastai's default)",
+        "steep": "steepest descent of loss vs log(lr)",
+        "minimum": "lowest loss ÷ 10",
+    }
+    for name in SUGGESTIONS:
+        s = stats[name]
+        label = f"[bold]{name} (recommended)[/bold]" if name == RECOMMENDED else name
+        cells = [f"{s['geomean']:.3g} ×/÷ {s['factor']:.2f}" if many else f"{s['geomean']:.3g}"]
+        if many:
+            cells += [f"{s['min']:.3g}", f"{s['median']:.3g}", f"{s['max']:.3g}"]
+        table.add_row(label, *cells, rules[name])
+    return table

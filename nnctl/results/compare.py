@@ -1,0 +1,445 @@
+"""Comparing finished runs: find them, tabulate what differs, aggregate over seeds, test differences.
+
+A comparison table has one row per run: the configuration keys whose values differ between the
+runs (the rest is common and says nothing), then what the curves show — the best value of the
+chosen validation metric and its epoch, its value at the last epoch, the test metric of the
+returned model, epochs, status, seconds, and optionally how many epochs the run needed to reach a
+target. Runs that differ only by seed are noise around one configuration: :func:`group_table`
+aggregates them into mean ± sample standard deviation with n, and :func:`welch_t_test` asks
+whether the two best groups differ by more than that noise.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import ConfigError, DataError
+from .runs import RunRecord, load_run
+from .store import atomic_write_text
+
+#: options that name or place a run but do not change what it computes
+BOOKKEEPING = ("name", "results_dir")
+_NOT_METRICS = ("epoch", "step", "lr", "epoch_seconds", "samples_per_second")
+
+
+# --- finding runs --------------------------------------------------------------------------------
+
+
+def resolve_runs(items: list[str], results_dir: str | os.PathLike = "results") -> list[Path]:
+    """Run directories named by ``items``: run ids, run or sweep directories, sweep ids or globs.
+
+    A run directory is any directory holding ``config.json``; a directory without one (a sweep)
+    stands for every run directory below it. Ids are looked up under ``results_dir``, nested ones
+    (a sweep's trials) included.
+    """
+    if not items:
+        raise ConfigError("no runs given; pass run ids, run or sweep directories, or a glob")
+    root = Path(results_dir)
+    found: list[Path] = []
+    for item in items:
+        matches = _match(str(item), root)
+        if not matches:
+            raise DataError(f"unknown run or sweep '{item}'; " + _existing(root))
+        for path in matches:
+            found.extend(_run_dirs(path))
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(str(path.resolve()), path)
+    return list(unique.values())
+
+
+def _match(item: str, root: Path) -> list[Path]:
+    if any(ch in item for ch in "*?["):
+        hits = sorted(set(glob.glob(item)) | set(glob.glob(str(root / item))))
+        return [Path(h) for h in hits if Path(h).is_dir()]
+    for candidate in (Path(item), root / item):
+        if candidate.is_dir():
+            return [candidate]
+    if root.is_dir():  # a trial's id inside a sweep directory
+        return sorted(Path(d) / item for d, subdirs, _ in os.walk(root) if item in subdirs)
+    return []
+
+
+def _run_dirs(path: Path) -> list[Path]:
+    if (path / "config.json").is_file():
+        return [path]
+    runs = sorted(p.parent for p in path.rglob("config.json"))
+    if not runs:
+        raise DataError(f"'{path}' holds no runs (no directory with a config.json below it)")
+    return runs
+
+
+def _existing(root: Path, limit: int = 12) -> str:
+    if not root.is_dir():
+        return f"results directory '{root}' does not exist (choose one with --results-dir)"
+    names = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not names:
+        return f"'{root}' holds no runs"
+    shown = ", ".join(names[-limit:])
+    more = f" (latest {limit} of {len(names)})" if len(names) > limit else ""
+    return f"runs and sweeps in '{root}'{more}: {shown}"
+
+
+def load_runs(paths: list[Path]) -> list[RunRecord]:
+    return [load_run(p) for p in paths]
+
+
+def run_labels(records: list[RunRecord]) -> list[str]:
+    """Run ids, prefixed by their parent directory where two runs share an id."""
+    names = [r.path.name for r in records]
+    return [f"{r.path.parent.name}/{n}" if names.count(n) > 1 else n for r, n in zip(records, names)]
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def curve_metrics(records: list[RunRecord]) -> list[str]:
+    cols: list[str] = []
+    for r in records:
+        cols += [c for c in r.curve.columns if c not in _NOT_METRICS and c not in cols]
+    return cols
+
+
+def check_metric(metric: str, records: list[RunRecord]) -> str:
+    available = curve_metrics(records)
+    if metric not in available:
+        raise DataError(f"unknown metric '{metric}'; the runs' curves have: {', '.join(available) or 'nothing'}")
+    return metric
+
+
+def default_metric(records: list[RunRecord]) -> str:
+    """val_acc for classification runs, val_loss otherwise."""
+    return "val_acc" if "val_acc" in curve_metrics(records) else "val_loss"
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric.endswith(("acc", "r2"))
+
+
+def parse_target(text: str, records: list[RunRecord]) -> tuple[str, float]:
+    """``val_acc=0.95`` → ("val_acc", 0.95): reached when val_acc ≥ 0.95 (≤ for losses and errors)."""
+    key, sep, value = str(text).partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if not sep or number is None:
+        raise ConfigError(f"target '{text}' is not allowed; expected METRIC=VALUE, e.g. val_acc=0.95")
+    return check_metric(key.strip(), records), number
+
+
+def target_column(target: tuple[str, float]) -> str:
+    key, value = target
+    return f"epochs_to_{key}{'>=' if higher_is_better(key) else '<='}{value:g}"
+
+
+def _flat_config(record: RunRecord) -> dict[str, Any]:
+    cfg = record.config.get("config", record.config)
+    out: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            out[key] = value
+    return out
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """Configuration keys whose values are not the same in every run (bookkeeping keys excluded).
+
+    Of several keys that vary together (one value of each always goes with the same value of the
+    other), only the one with the shortest values is kept.
+    """
+    keys: list[str] = []
+    for cfg in configs:
+        keys += [k for k in cfg if k not in keys and k not in BOOKKEEPING]
+    norm = [{k: json.dumps(c.get(k), sort_keys=True, default=str) for k in keys} for c in configs]
+    differing = [k for k in keys if len({n[k] for n in norm}) > 1]
+    # keys that split the runs identically say the same thing twice (the resolved optimizer spec
+    # carries the learning rate: lr and optimizer differ together); keep the shortest of each set
+    kept: dict[tuple, str] = {}
+    for key in differing:
+        codes: dict[str, int] = {}
+        partition = tuple(codes.setdefault(n[key], len(codes)) for n in norm)
+        other = kept.get(partition)
+        if other is None or max(len(n[key]) for n in norm) < max(len(n[other]) for n in norm):
+            kept[partition] = key
+    return [k for k in differing if k in kept.values()]
+
+
+def _run_row(record: RunRecord, metric: str, target: tuple[str, float] | None) -> dict[str, Any]:
+    curve, m = record.curve, record.metrics
+    row: dict[str, Any] = {}
+    values = curve[metric].astype(float) if metric in curve.columns and len(curve) else pd.Series(dtype=float)
+    if values.notna().any():
+        i = values.idxmax() if higher_is_better(metric) else values.idxmin()
+        row[f"best_{metric}"] = float(values[i])
+        row["best_epoch"] = int(curve["epoch"][i])
+        row[f"final_{metric}"] = float(values.iloc[-1])
+    else:
+        row[f"best_{metric}"], row["best_epoch"], row[f"final_{metric}"] = math.nan, None, math.nan
+    suffix = metric.split("_", 1)[1] if "_" in metric else metric
+    test = m.get(f"test_{suffix}")
+    row[f"test_{suffix}"] = float(test) if test is not None else math.nan
+    row["epochs_run"] = m.get("epochs_run", int(curve["epoch"].max()) if len(curve) else 0)
+    row["status"] = m.get("status") or "unknown"
+    row["seconds"] = m.get("wall_seconds") if m.get("wall_seconds") is not None else math.nan
+    if target is not None:
+        key, goal = target
+        col = curve[key].astype(float) if key in curve.columns else pd.Series(dtype=float)
+        hit = col >= goal if higher_is_better(key) else col <= goal
+        row[target_column(target)] = int(curve["epoch"][hit.idxmax()]) if hit.any() else None
+    return row
+
+
+def runs_table(
+    records: list[RunRecord], metric: str | None = None, target: tuple[str, float] | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per run: ``run``, the differing config keys, then the metrics. Returns (frame, keys)."""
+    if not records:
+        raise DataError("no runs to compare")
+    metric = check_metric(metric, records) if metric else default_metric(records)
+    configs = [_flat_config(r) for r in records]
+    keys = differing_keys(configs)
+    rows = []
+    for label, record, cfg in zip(run_labels(records), records, configs):
+        row: dict[str, Any] = {"run": label}
+        row.update({k: cfg.get(k) for k in keys})
+        row.update(_run_row(record, metric, target))
+        rows.append(row)
+    return pd.DataFrame(rows), keys
+
+
+def sort_table(frame: pd.DataFrame, by: str | None = None, top: int | None = None, metric: str | None = None) -> pd.DataFrame:
+    """Sort by a column (best first: descending for accuracies and R², ascending otherwise), keep ``top``."""
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise ConfigError(f"top={top!r} is not allowed; expected an integer >= 1")
+    if by is None and metric is not None:
+        by = f"best_{metric}"
+    if by is not None:
+        column = by if by in frame.columns else f"best_{by}" if f"best_{by}" in frame.columns else None
+        if column is None:
+            raise DataError(f"cannot sort by '{by}'; columns: {', '.join(frame.columns)}")
+        frame = frame.sort_values(column, ascending=not higher_is_better(column), na_position="last", kind="stable")
+    frame = frame.reset_index(drop=True)
+    return frame.head(top) if top is not None else frame
+
+
+# --- grouping and significance -------------------------------------------------------------------
+
+
+@dataclass
+class Grouped:
+    """Aggregated groups and the Welch test between the two best of them."""
+
+    frame: pd.DataFrame  # one row per group: group keys, n, <col>_mean, <col>_std
+    keys: list[str]
+    metric: str
+    welch: dict[str, Any] | None
+    note: str = ""
+
+
+def group_table(frame: pd.DataFrame, config_keys: list[str], group_by: list[str], metric: str) -> Grouped:
+    """Aggregate runs into mean ± std (ddof 1) per group; Welch t-test between the two best groups.
+
+    ``group_by`` names configuration keys; ``seed`` stands for "runs that differ only by seed":
+    the groups are then defined by every other differing key.
+    """
+    column = f"best_{metric}" if f"best_{metric}" in frame.columns else metric
+    if column not in frame.columns:
+        raise DataError(f"cannot group on '{metric}'; columns: {', '.join(frame.columns)}")
+    keys: list[str] = []
+    for key in group_by:
+        if key == "seed":
+            keys += [k for k in config_keys if k != "seed" and k not in keys]
+        elif key not in frame.columns:
+            raise DataError(
+                f"cannot group by '{key}': it does not differ between the runs; differing keys: "
+                f"{', '.join(config_keys) or 'none'} (or 'seed' to aggregate over seeds)"
+            )
+        elif key not in keys:
+            keys.append(key)
+    leftover = [k for k in config_keys if k not in keys and k != "seed"]
+    note = f"runs within a group also differ in: {', '.join(leftover)}" if leftover else ""
+    numeric = [c for c in frame.columns if c not in config_keys and c not in ("run", "status")]
+    work = frame.copy()
+    work["_group"] = [
+        ", ".join(f"{k}={_short(v)}" for k, v in zip(keys, values)) or "all"
+        for values in (work[keys].itertuples(index=False) if keys else [()] * len(work))
+    ]
+    rows = []
+    for label, part in work.groupby("_group", sort=False):
+        row: dict[str, Any] = {"group": label, "n": len(part)}
+        row.update({k: part[k].iloc[0] for k in keys})
+        for c in numeric:
+            values = pd.to_numeric(part[c], errors="coerce").astype(float)
+            row[f"{c}_mean"] = values.mean()
+            row[f"{c}_std"] = values.std(ddof=1)
+        statuses = part["status"].value_counts()
+        row["status"] = ", ".join(f"{s}×{n}" if n > 1 else str(s) for s, n in statuses.items())
+        rows.append(row)
+    groups = pd.DataFrame(rows)
+    groups = groups.sort_values(f"{column}_mean", ascending=not higher_is_better(column), na_position="last", kind="stable")
+    groups = groups.reset_index(drop=True)
+    welch = None
+    if len(groups) >= 2:
+        a, b = groups["group"][0], groups["group"][1]
+        va = work.loc[work["_group"] == a, column].astype(float).dropna().to_numpy()
+        vb = work.loc[work["_group"] == b, column].astype(float).dropna().to_numpy()
+        welch = {"metric": column, "groups": (a, b), "n": (len(va), len(vb))}
+        if len(va) >= 2 and len(vb) >= 2:
+            welch.update(welch_t_test(va, vb))
+        else:
+            welch.update(t=math.nan, df=math.nan, p=math.nan, reason="each group needs at least 2 runs")
+    return Grouped(groups, keys, column, welch, note)
+
+
+def sort_groups(grouped: Grouped, by: str | None = None, top: int | None = None) -> Grouped:
+    """Order groups by the mean of a column (best first; default: the grouping metric), keep ``top``."""
+    if by is not None:
+        frame = grouped.frame
+        column = next((c for c in (f"{by}_mean", f"best_{by}_mean") if c in frame.columns), None)
+        if column is None:
+            names = [c[: -len("_mean")] for c in frame.columns if c.endswith("_mean")]
+            raise DataError(f"cannot sort groups by '{by}'; columns: {', '.join(names)}")
+        grouped.frame = frame.sort_values(
+            column, ascending=not higher_is_better(column[: -len("_mean")]), na_position="last", kind="stable"
+        ).reset_index(drop=True)
+    if top is not None:
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise ConfigError(f"top={top!r} is not allowed; expected an integer >= 1")
+        grouped.frame = grouped.frame.head(top)
+    return grouped
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) by its continued fraction (Numerical Recipes §6.4).
+
+    I_x(a,b) = x^a (1−x)^b / (a·B(a,b)) · 1/(1+ d1/(1+ d2/(1+ …))), evaluated with the modified
+    Lentz method; for x above the mean (a+1)/(a+b+2) the symmetry I_x(a,b) = 1 − I_{1−x}(b,a)
+    keeps the fraction converging fast.
+    """
+    if not 0.0 <= x <= 1.0:
+        raise ValueError(f"betainc: x={x} is outside [0, 1]")
+    if x == 0.0 or x == 1.0:
+        return x
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x > (a + 1.0) / (a + b + 2.0):
+        return 1.0 - betainc(b, a, 1.0 - x)
+    tiny, eps = 1e-300, 1e-15
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1.0)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 300):
+        for num in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + num * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + num / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return math.exp(log_front) * h / a
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| ≥ |t|) for Student's t with ``df`` degrees of freedom: I_{df/(df+t²)}(df/2, 1/2)."""
+    if math.isnan(t) or math.isnan(df):
+        return math.nan
+    if math.isinf(t):
+        return 0.0
+    return betainc(df / 2.0, 0.5, df / (df + t * t))
+
+
+def welch_t_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Welch's unequal-variance t-test (two-sided).
+
+    t = (mean_a − mean_b) / √(s_a²/n_a + s_b²/n_b), with Welch–Satterthwaite degrees of freedom
+    df = (s_a²/n_a + s_b²/n_b)² / ((s_a²/n_a)²/(n_a−1) + (s_b²/n_b)²/(n_b−1)).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 2 or len(b) < 2:
+        raise ConfigError(f"welch t-test needs at least 2 values per group; got {len(a)} and {len(b)}")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    diff = float(a.mean() - b.mean())
+    if va + vb == 0.0:  # no spread at all: identical means are not different, distinct ones certainly are
+        return {"t": math.nan if diff == 0 else math.copysign(math.inf, diff), "df": math.nan,
+                "p": 1.0 if diff == 0 else 0.0}
+    t = diff / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    return {"t": float(t), "df": float(df), "p": t_two_sided_p(t, df)}
+
+
+# --- exporting -----------------------------------------------------------------------------------
+
+
+def format_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        if v.is_integer() and abs(v) < 1e6:
+            return str(int(v))
+        return f"{v:.4g}"
+    return str(value)
+
+
+def display_frame(frame: pd.DataFrame, grouped: Grouped | None = None) -> pd.DataFrame:
+    """Strings for the terminal and Markdown; a grouped table shows ``mean ± std`` per metric."""
+    if grouped is None:
+        return frame.apply(lambda col: col.map(format_value)).astype(str)
+    g = grouped.frame
+    out = pd.DataFrame({"group": g["group"], "n": g["n"].astype(str)})
+    for col in [c[: -len("_mean")] for c in g.columns if c.endswith("_mean")]:
+        out[col] = [
+            format_value(m) if n < 2 or math.isnan(s) else f"{format_value(m)} ± {format_value(s)}"
+            for m, s, n in zip(g[f"{col}_mean"], g[f"{col}_std"], g["n"])
+        ]
+    out["status"] = g["status"]
+    return out
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table (numbers right-aligned)."""
+    cols = [str(c) for c in frame.columns]
+    cells = [[str(v).replace("|", "\\|") for v in row] for row in frame.itertuples(index=False)]
+    numeric = [all(_looks_numeric(r[i]) for r in cells) and cells for i in range(len(cols))]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(lines) + "\n"
+
+
+def _looks_numeric(text: str) -> bool:
+    head = text.split(" ± ")[0]
+    try:
+        float(head)
+        return True
+    except ValueError:
+        return head == "-"
+
+
+def write_table_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the raw (unformatted) table to CSV, atomically."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g"))
+    return path

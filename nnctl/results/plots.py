@@ -1,0 +1,158 @@
+"""PNG pictures of training: range tests, one run's learning curves, several runs overlaid.
+
+Learning curves are how the notes diagnose a run. Training and validation loss falling together
+and levelling off: a good fit. Training loss still falling while validation loss turns up (and
+the gap in accuracy widens): overfitting, and the best epoch is where validation was best. Both
+high and flat: underfitting (too small a model, too low a rate, too few epochs).
+
+Figures are drawn with matplotlib's object API on the Agg canvas (no pyplot, no global backend
+state, no display needed), at a fixed size and resolution so every picture has a known pixel size.
+matplotlib is imported only when a picture is drawn.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import ConfigError, DataError
+from .store import atomic_write_bytes
+
+DPI = 100
+LR_FIND_SIZE = (8.0, 5.0)  # inches: 800 × 500 pixels
+CURVES_SIZE = (11.0, 4.5)  # 1100 × 450
+COMPARE_SIZE = (9.0, 5.5)  # 900 × 550
+SUGGESTION_COLORS = {"valley": "tab:green", "steep": "tab:orange", "minimum": "tab:red"}
+
+
+def require_matplotlib() -> None:
+    """Raise ConfigError with the install hint when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigError("plotting needs matplotlib: pip install matplotlib") from None
+
+
+def _figure(size: tuple[float, float]):
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
+    if path.suffix.lower() != ".png":
+        raise ConfigError(f"picture '{path}' must end in .png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+def plot_lr_find(
+    tests: list[Any],
+    path: str | os.PathLike,
+    recommended: str = "minimum",
+    stats: dict[str, dict[str, float]] | None = None,
+    title: str = "learning-rate range test",
+) -> Path:
+    """Smoothed loss against log(lr) (raw loss faint), with the suggestions marked.
+
+    One test: each suggestion is a dot on the curve. Several (repeats): one curve per seed and a
+    vertical line at each suggestion's geometric mean over the seeds.
+    """
+    fig = _figure(LR_FIND_SIZE)
+    ax = fig.add_subplot()
+    many = len(tests) > 1
+    for k, t in enumerate(tests):
+        color = f"C{k % 10}" if many else "tab:blue"
+        ax.plot(t.lrs, t.losses, color=color, alpha=0.25, linewidth=0.8)
+        ax.plot(t.lrs, t.smoothed, color=color, linewidth=1.8, label=f"seed {t.seed}" if many else "smoothed loss")
+    for name, color in SUGGESTION_COLORS.items():
+        best = " (recommended)" if name == recommended else ""
+        if many and stats is not None:
+            s = stats[name]
+            ax.axvline(s["geomean"], color=color, linestyle="--", linewidth=2.2 if best else 1.2,
+                       label=f"{name}: {s['geomean']:.3g} ×/÷ {s['factor']:.2f}{best}")
+        else:
+            lr, loss = tests[0].points[name]
+            ax.plot([lr], [loss], "o", color=color, markersize=11 if best else 8,
+                    markeredgecolor="black" if best else color, label=f"{name}: {lr:.3g}{best}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.set_title(title)
+    # y range: everything up to each curve's minimum, plus room to see the blow-up begin
+    low = min(float(np.nanmin(t.smoothed)) for t in tests)
+    high = max(float(np.nanmax(t.smoothed[: int(np.nanargmin(t.smoothed)) + 1])) for t in tests)
+    if math.isfinite(low) and math.isfinite(high):
+        pad = abs(high - low) + 1e-3
+        ax.set_ylim(low - 0.1 * pad, high + 0.3 * pad)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left", fontsize=9)
+    return _save(fig, path)
+
+
+def plot_curves(record: Any, path: str | os.PathLike, title: str | None = None) -> Path:
+    """One run: loss and accuracy (or MAE), training dashed and validation solid, best epoch marked."""
+    curve = record.curve
+    if curve is None or len(curve) == 0 or "epoch" not in curve.columns:
+        raise DataError(f"run '{record.path}' has no curve.csv rows to plot")
+    fig = _figure(CURVES_SIZE)
+    from matplotlib.ticker import MaxNLocator
+    second = "acc" if "train_acc" in curve.columns else "mae"
+    best = record.metrics.get("best_epoch")
+    monitor = record.metrics.get("monitor") or "val_loss"
+    for i, (kind, label) in enumerate((("loss", "loss"), (second, "accuracy" if second == "acc" else "mean absolute error"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for split, style in (("train", "--"), ("val", "-")):
+            col = f"{split}_{kind}"
+            if col in curve.columns and curve[col].notna().any():
+                ax.plot(curve["epoch"], curve[col], style, color="tab:blue" if split == "train" else "tab:orange",
+                        linewidth=1.8, label="training" if split == "train" else "validation")
+        if best is not None and not (isinstance(best, float) and math.isnan(best)):
+            ax.axvline(int(best), color="gray", linestyle=":", linewidth=1.5, label=f"best epoch {int(best)} ({monitor})")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=9)
+    fig.suptitle(title or f"{record.path.name}")
+    return _save(fig, path)
+
+
+def plot_compare(
+    records: list[Any], labels: list[str], path: str | os.PathLike, metric: str = "val_acc", title: str | None = None
+) -> Path:
+    """Several runs' curves of ``metric`` overlaid: validation solid, training dashed, one colour per run."""
+    fig = _figure(COMPARE_SIZE)
+    from matplotlib.ticker import MaxNLocator
+    ax = fig.add_subplot()
+    train_metric = "train_" + metric.split("_", 1)[1] if metric.startswith("val_") else None
+    for k, (record, label) in enumerate(zip(records, labels)):
+        curve, color = record.curve, f"C{k % 10}"
+        if metric in curve.columns:
+            ax.plot(curve["epoch"], curve[metric], "-", color=color, linewidth=1.8, label=label)
+        if train_metric and train_metric in curve.columns:
+            ax.plot(curve["epoch"], curve[train_metric], "--", color=color, linewidth=1.1, alpha=0.8)
+    if train_metric:
+        ax.plot([], [], "k-", label=f"{metric} (solid)")
+        ax.plot([], [], "k--", label=f"{train_metric} (dashed)")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(metric)
+    ax.set_title(title or f"{metric} of {len(records)} runs")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best", ncol=1 if len(records) <= 8 else 2)
+    return _save(fig, path)

@@ -1,0 +1,94 @@
+"""Pictures: valid PNGs of the documented pixel size; `nnctl plot`; a clear error without matplotlib."""
+
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from nnctl.cli.app import app
+from nnctl.core.errors import ConfigError, DataError
+from nnctl.results import load_run
+from nnctl.results import plots
+from nnctl.training import RunConfig, prepare
+from nnctl.training.lr_find import find_lr, range_test
+
+runner = CliRunner()
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_shape(path):
+    data = path.read_bytes()
+    assert data[:8] == SIGNATURE
+    try:
+        from PIL import Image
+
+        with Image.open(path) as im:
+            return im.size[1], im.size[0]
+    except ImportError:
+        import matplotlib.image
+
+        return matplotlib.image.imread(str(path)).shape[:2]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    res = runner.invoke(app, ["train", "--results-dir", str(root), "--model", "mlp:16", "--epochs", "4", "--quiet"])
+    assert res.exit_code == 0, res.output
+    (path,) = list(root.iterdir())
+    return path
+
+
+def test_curves_png(run_dir, tmp_path):
+    out = plots.plot_curves(load_run(run_dir), tmp_path / "c.png")
+    assert png_shape(out) == (450, 1100)
+
+
+def test_regression_curves_plot_mae(tmp_path):
+    res = runner.invoke(app, ["train", "--results-dir", str(tmp_path), "--data", "sine", "--model", "mlp:8",
+                              "--epochs", "2", "--quiet"])
+    assert res.exit_code == 0, res.output
+    (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert png_shape(plots.plot_curves(load_run(path), tmp_path / "r.png")) == (450, 1100)
+
+
+def test_lr_find_png_single_and_repeats(tmp_path):
+    one = [range_test(prepare(RunConfig(model="mlp:16")), iters=40)]
+    assert png_shape(plots.plot_lr_find(one, tmp_path / "a.png")) == (500, 800)
+    tests, stats, _ = find_lr(RunConfig(model="mlp:16"), repeats=2, iters=40)
+    assert png_shape(plots.plot_lr_find(tests, tmp_path / "b.png", stats=stats)) == (500, 800)
+
+
+def test_compare_png(run_dir, tmp_path):
+    rec = load_run(run_dir)
+    out = plots.plot_compare([rec, rec], ["a", "b"], tmp_path / "o.png", "val_loss")
+    assert png_shape(out) == (550, 900)
+
+
+def test_bad_paths(run_dir, tmp_path):
+    with pytest.raises(ConfigError, match="must end in .png"):
+        plots.plot_curves(load_run(run_dir), tmp_path / "c.jpg")
+    with pytest.raises(DataError, match="does not exist"):
+        plots.plot_curves(load_run(run_dir), tmp_path / "no" / "c.png")
+
+
+def test_missing_matplotlib_is_one_clear_error(monkeypatch, run_dir, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(ConfigError, match=r"^plotting needs matplotlib: pip install matplotlib$"):
+        plots.plot_curves(load_run(run_dir), tmp_path / "c.png")
+    res = runner.invoke(app, ["plot", str(run_dir)])
+    assert res.exit_code == 2
+    assert res.output.strip() == "error: plotting needs matplotlib: pip install matplotlib"
+
+
+def test_plot_command(run_dir, tmp_path):
+    res = runner.invoke(app, ["plot", run_dir.name, "--results-dir", str(run_dir.parent)])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == str(run_dir / "curves.png")
+    assert png_shape(run_dir / "curves.png") == (450, 1100)
+    res = runner.invoke(app, ["plot", str(run_dir), "--out", str(tmp_path / "x.png")])
+    assert res.exit_code == 0, res.output
+    assert png_shape(tmp_path / "x.png") == (450, 1100)
+    res = runner.invoke(app, ["plot", "nope", "--results-dir", str(run_dir.parent)])
+    assert res.exit_code == 2
+    assert res.output.startswith("error: unknown run or sweep 'nope'; runs and sweeps in")
