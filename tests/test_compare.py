@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import write_csv, write_json
+from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
 from nnctl.results.compare import (
-    betainc, differing_keys, group_table, load_runs, resolve_runs, runs_table, sort_table, t_two_sided_p,
-    to_markdown, welch_t_test,
+    differing_keys, group_table, load_runs, resolve_runs, runs_table, sort_table, to_markdown,
 )
 
 runner = CliRunner()
