@@ -1,0 +1,25 @@
+"""The training benchmark runs end to end at tiny sizes and prints its tables (no timing asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks" / "bench.py"
+
+
+def test_bench_smoke_prints_tables():
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "--smoke", "--threads", "1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = out.stdout
+    assert "| case | opt | batch | thr | nnctl |" in text
+    for case in ("| mlp | sgd | 32 | 1 |", "| mlp | adam | 32 | 1 |", "| cnn | sgd | 64 | 1 |", "| digits-cnn |"):
+        assert case in text
+    assert "sgemm 256³" in text
+    assert "outside products" in text
+    assert "Default `nnctl train`" in text
+    assert "traced peak" in text
