@@ -130,8 +130,9 @@ def test_chain_of_layers_gradients_through_the_model():
 
 @pytest.mark.parametrize(
     "size,stride,shape",
-    [(2, None, (2, 4, 4)), (3, 2, (2, 7, 6)), (2, None, (1, 5, 5)), (2, 3, (1, 7, 7)), (2, 1, (2, 3, 4))],
-)
+    [(2, None, (2, 4, 4)), (3, 2, (2, 7, 6)), (2, None, (1, 5, 5)), (2, 3, (1, 7, 7)), (2, 1, (2, 3, 4)),
+     (3, None, (2, 7, 8)), (1, None, (2, 3, 3)), (4, 4, (1, 9, 8))],
+)  # fmt: skip
 def test_maxpool_gradients_and_forward(size, stride, shape):
     layer = MaxPool2D(size, stride)
     build_for_check(layer, shape)
@@ -156,6 +157,25 @@ def test_maxpool_switches_route_gradient_only_to_the_argmax():
             expected = np.zeros((2, 2))
             expected[u, v] = 1.0
             np.testing.assert_array_equal(dx[0, 0, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2], expected)
+
+
+@pytest.mark.parametrize("size,shape", [(2, (3, 6, 6)), (2, (2, 7, 5)), (3, (2, 9, 7)), (4, (1, 8, 8))])
+def test_maxpool_with_many_ties_routes_like_a_first_argmax_per_window(size, shape):
+    """Non-overlapping windows take a separable fast path; with inputs drawn from {0, 1, 2} most
+    windows tie, and every gradient must still go to the first maximum in row-major order."""
+    layer = MaxPool2D(size)
+    build_for_check(layer, shape)
+    x = np.random.default_rng(size).integers(0, 3, (4, *shape)).astype(np.float32)
+    y = layer.forward(x)
+    dy = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    dx = layer.backward(dy)
+    expected = np.zeros_like(x)
+    for n, c, i, j in np.ndindex(*y.shape):
+        window = x[n, c, size * i : size * (i + 1), size * j : size * (j + 1)]
+        u, v = np.unravel_index(np.argmax(window), window.shape)  # argmax returns the first maximum
+        assert y[n, c, i, j] == window.max() and layer.switches[n, c, i, j] == size * u + v
+        expected[n, c, size * i + u, size * j + v] = dy[n, c, i, j]
+    np.testing.assert_array_equal(dx, expected)
 
 
 def test_maxpool_ties_send_the_gradient_to_the_first_position_only():

@@ -11,13 +11,19 @@ pass routes each output gradient to exactly that position. On ties the first pos
 
 Average pooling passes on the mean, so every input of a window receives dL/dy / size².
 
-Implementation: both loop over the size² window offsets, each step a whole-batch operation on the
-strided view x[:, :, u::stride, v::stride]. This one code path serves overlapping and
-non-overlapping windows alike; in the common non-overlapping case (stride = size) the backward pass
-writes each offset's slice exactly once (no zero fill when the windows tile the image). It was
+Implementation: average pooling and overlapping max pooling loop over the size² window offsets,
+each step a whole-batch operation on the strided view x[:, :, u::stride, v::stride]; that was
 measured faster than reshaping to (N, C, H/s, s, W/s, s) and reducing over the window axes, which on
 the channel-major memory that convolutions return runs ~20× slower (the reduction axes are not
 contiguous), and faster than an argmax over copied windows.
+
+Non-overlapping max pooling (stride = size, the usual case) is separable: the first position of a
+window holding its maximum (row-major) lies in the first window row that reaches the maximum, at
+the first column of that row that does. The forward pass therefore reduces along the columns of
+each window (size − 1 comparisons and maxima on views of every size-th column), then along the rows
+of the result, recording at each stage which index won with a strict ">" (so ties keep the earlier
+one); the backward pass routes dL/dy back through the two stages. That is about four passes over
+the data instead of five per window offset, with the same switches as the general path.
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ class MaxPool2D(_Pool2D):
     """Max pooling; records the argmax switches and routes gradients through them."""
 
     def forward(self, x, training=False):
+        self._x = x
+        if self._step == self.size:
+            return self._forward_separable(x)
         offsets = self._offsets()
         y = self._view(x, 0, 0).copy(order="K")
         for u, v in offsets[1:]:
@@ -88,21 +97,72 @@ class MaxPool2D(_Pool2D):
             hit &= ~found
             found |= hit
             switches += hit * idx_type(k)
-        self.switches = switches
-        self._x = x
+        self._switches = switches
         return y
 
     def backward(self, dy):
         if not self.need_input_grad:
             return None
+        if self._step == self.size:
+            return self._backward_separable(dy)
         dx = self._grad_buffer(self._x, dy.dtype)
-        overlapping = self._step < self.size
         for k, (u, v) in enumerate(self._offsets()):
-            view = self._view(dx, u, v)
-            if overlapping:
-                view += dy * (self.switches == k)
-            else:
-                np.multiply(dy, self.switches == k, out=view)
+            self._view(dx, u, v)[...] += dy * (self._switches == k)
+        return dx
+
+    # --- non-overlapping windows: columns, then rows (module docstring) ---------------------------
+    @staticmethod
+    def _reduce(views: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Elementwise max over ``views`` and the index of the first view holding it."""
+        best = np.maximum(views[0], views[1])
+        index = np.greater(views[1], views[0]).view(np.uint8)  # 1 where the second strictly wins
+        for k in range(2, len(views)):
+            hit = np.greater(views[k], best)
+            np.maximum(best, views[k], out=best)
+            np.copyto(index, np.uint8(k), where=hit)
+        return best, index
+
+    @staticmethod
+    def _route(d: np.ndarray, index: np.ndarray, outs: list[np.ndarray]) -> None:
+        """Send ``d`` to ``outs[index]``, zeros to the other views (the inverse of :meth:`_reduce`)."""
+        if len(outs) == 2:  # d·[second won], and d minus that for the first: exact, two passes
+            np.multiply(d, index.view(np.bool_), out=outs[1])
+            np.subtract(d, outs[1], out=outs[0])
+            return
+        for k, out in enumerate(outs):
+            np.multiply(d, index == k, out=out)
+
+    def _forward_separable(self, x):
+        self._switches = None  # computed on demand from the two stages' indices
+        s, (_, ho, wo) = self.size, self.output_shape
+        x = x[:, :, : ho * s, : wo * s]  # floor mode: rows/columns past the last window are ignored
+        if s == 1:
+            self._col_index = self._row_index = np.zeros(x.shape, np.uint8)
+            return x.copy(order="K")
+        cols, self._col_index = self._reduce([x[..., v::s] for v in range(s)])  # (N, C, Ho·s, Wo)
+        y, self._row_index = self._reduce([cols[:, :, u::s] for u in range(s)])  # (N, C, Ho, Wo)
+        return y
+
+    @property
+    def switches(self) -> np.ndarray:
+        """Index u·size + v of the first window position holding each maximum (for inspection)."""
+        if self._step != self.size:
+            return self._switches
+        if getattr(self, "_switches", None) is None:
+            s, row = self.size, self._row_index
+            col = np.zeros(row.shape, np.uint8)
+            for u in range(s):  # the column index recorded in each window's winning row
+                np.copyto(col, self._col_index[:, :, u::s], where=row == u)
+            self._switches = row * np.uint8(s) + col
+        return self._switches
+
+    def _backward_separable(self, dy):
+        s, (_, ho, wo) = self.size, self.output_shape
+        dx = self._grad_buffer(self._x, dy.dtype)  # zeros where no window reaches
+        inner = dx[:, :, : ho * s, : wo * s]
+        dcols = np.empty_like(self._col_index, dtype=dy.dtype)  # same memory order as the input
+        self._route(dy, self._row_index, [dcols[:, :, u::s] for u in range(s)])
+        self._route(dcols, self._col_index, [inner[..., v::s] for v in range(s)])
         return dx
 
 
