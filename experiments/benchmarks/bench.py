@@ -270,6 +270,7 @@ def report(args, rows, gemm, peaks, e2e, memory) -> None:
             f"| {g['products_gflops']:.0f} ({100 * g['products_gflops'] / peak:.0f}%) "
             f"| {100 * g['outside']:.0f}% | {100 * (1 - g['outside']):.0f}% |"
         )
+    budget_report(rows, gemm)
     print("\n## Default `nnctl train` (digits, mlp:128,64, adam, batch 32), end to end\n")
     for threads, r in e2e.items():
         print(f"- {threads} thread(s): wall {r['wall_s']:.2f} s (process start to exit), {r['samples_per_s']:,.0f} samples/s")
@@ -283,6 +284,34 @@ def report(args, rows, gemm, peaks, e2e, memory) -> None:
     grown = memory["rss"] - memory["base_rss"]
     print(f"- peak RSS {memory['rss'] * mb:.1f} MiB, of which {grown * mb:.1f} MiB ({grown / need:.2f}× dataset + "
           f"model) after the interpreter and libraries were loaded")  # fmt: skip
+
+
+def budget_report(rows, gemm) -> None:
+    """For each MLP target: the step time it allows next to what NumPy's matrix products alone take.
+
+    A target of r× PyTorch allows a step of batch / (r · PyTorch's samples/s). When the eight
+    products of the step, timed alone on the same shapes, already take most or all of that, the
+    target cannot be reached by work outside the products."""
+    products = {(g["batch"], g["threads"]): g["products_ms"] for g in gemm}
+    lines = []
+    for r in rows:
+        target = TARGETS.get((r["case"], r["optimizer"], r["batch"]))
+        alone = products.get((r["batch"], r["threads"]))
+        if r["case"] != "mlp" or r["threads"] != 1 or target is None or not r["torch"] or alone is None:
+            continue
+        budget = 1e3 * r["batch"] / (target * r["torch"])
+        step = 1e3 * r["batch"] / r["nnctl"]
+        lines.append(
+            f"| {r['optimizer']} | {r['batch']} | {target}× | {budget:.2f} | {alone:.2f} | {budget - alone:+.2f} "
+            f"| {step:.2f} | {step - alone:.2f} |"
+        )
+    if not lines:
+        return
+    print("\n## What each target leaves for the work outside the matrix products (1 thread)\n")
+    print("| opt | batch | target | allowed step ms | products alone ms | left for the rest ms "
+          "| nnctl step ms | nnctl outside products ms |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(lines))
 
 
 def describe_machine(args) -> None:
