@@ -23,6 +23,7 @@ Formulas and reductions follow PyTorch (``nn.MSELoss``, ``nn.L1Loss``, ``nn.Hube
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 import numpy as np
@@ -45,6 +46,17 @@ def _as_logits(name: str, logits) -> np.ndarray:
 
 def _mean(x: np.ndarray) -> float:
     return float(np.mean(x, dtype=np.float64))
+
+
+def _sum_squares(d: np.ndarray) -> float:
+    """Σ d² as a Python float: one BLAS dot in d's dtype, redone in float64 if that overflowed
+    (errors of 1e20 and more square beyond float32's 3.4e38 but are finite in float64)."""
+    flat = d.ravel()
+    total = float(np.dot(flat, flat))
+    if not math.isfinite(total) and flat.dtype.itemsize < 8 and np.isfinite(flat).all():
+        wide = flat.astype(np.float64)
+        total = float(np.dot(wide, wide))
+    return total
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -132,7 +144,7 @@ class MSE(RegressionLoss):
 
     def _compute(self, z, y, need_grad):
         d = z - y
-        value = float(np.dot(d.ravel(), d.ravel())) / d.size
+        value = _sum_squares(d) / d.size
         if need_grad:
             d *= 2.0 / d.size
         return value, d if need_grad else None
@@ -151,7 +163,7 @@ class Quadratic(RegressionLoss):
     def _compute(self, z, y, need_grad):
         d = z - y
         n = z.shape[0]
-        value = 0.5 * float(np.dot(d.ravel(), d.ravel())) / n
+        value = 0.5 * _sum_squares(d) / n
         if need_grad:
             d *= 1.0 / n
         return value, d if need_grad else None

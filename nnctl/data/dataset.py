@@ -3,7 +3,10 @@
 A dataset is a pair of arrays with a little metadata:
 
 * ``X``: float32, one row per sample. Tabular data is ``(N, F)``; images keep ``(N, C, H, W)``
-  (channels first, as PyTorch does), so convolutional layers see their natural layout.
+  (channels first, as PyTorch does), so convolutional layers see their natural layout. Inputs of any
+  other numeric type (integer columns, float16 or float64 arrays, booleans) are converted explicitly
+  to float32 here; ``source_dtype`` keeps the type the loader read, for the record. Finite values
+  beyond the float32 range (|x| > 3.4e38) are refused rather than silently becoming inf.
 * ``y``: for classification, int64 labels ``0..C-1`` (the original label values, as strings, are kept
   in ``classes`` so predictions can be reported in the user's terms); for regression, float32 of
   shape ``(N,)`` or ``(N, k)``.
@@ -38,10 +41,20 @@ class Dataset:
     name: str
     classes: list[str] = field(default_factory=list)
     feature_names: list[str] | None = None
+    #: The dtype of the inputs as read from the source (before the conversion to float32).
+    source_dtype: str | None = None
 
     def __post_init__(self) -> None:
         check_choice("dataset", "task", self.task, TASKS)
-        self.X = np.asarray(self.X, dtype=np.float32)
+        raw = np.asarray(self.X)
+        if raw.dtype.kind not in "biuf":
+            raise DataError(
+                f"{self.name}: X must be numeric (bool, integer or float), got dtype {raw.dtype}"
+            )
+        if self.source_dtype is None:
+            self.source_dtype = str(raw.dtype)
+        with np.errstate(over="ignore"):  # values beyond float32 are reported below, by count
+            self.X = raw.astype(np.float32, copy=False)
         y = np.asarray(self.y)
         if self.X.ndim < 2:
             raise DataError(
@@ -55,7 +68,7 @@ class Dataset:
             raise DataError(
                 f"{self.name}: X has {n} samples but y has shape {y.shape}; they must have the same length"
             )
-        _check_finite(self.name, "X", self.X)
+        _check_finite(self.name, "X", self.X, raw)
         if self.task == "classification":
             self.y = _check_labels(self.name, y)
             if not self.classes:
@@ -125,17 +138,31 @@ class Dataset:
         if self.task == "classification":
             out["classes"] = list(self.classes)
             out["class_counts"] = self.class_counts().tolist()
+        out["dtype"] = str(self.X.dtype)
+        out["source_dtype"] = self.source_dtype
         return out
 
 
-def _check_finite(name: str, what: str, a: np.ndarray) -> None:
+def _check_finite(name: str, what: str, a: np.ndarray, source: np.ndarray | None = None) -> None:
+    """Refuse NaN/inf in ``a``; ``source`` (the array before conversion to float32) tells values that
+    were finite but too large for float32 apart from values that were NaN/inf to begin with."""
     bad = ~np.isfinite(a)
-    if bad.any():
-        rows = int(bad.reshape(len(a), -1).any(axis=1).sum())
-        raise DataError(
-            f"{name}: {what} has {int(bad.sum())} NaN or infinite value(s) in {rows} sample(s); "
-            "remove or fill them first"
-        )
+    if not bad.any():
+        return
+    per_row = bad.reshape(len(a), -1).any(axis=1)
+    rows, first = int(per_row.sum()), int(np.argmax(per_row))
+    if source is not None and source.dtype.kind == "f" and source.dtype.itemsize > 4:
+        overflow = bad & np.isfinite(source)
+        if overflow.any():
+            raise DataError(
+                f"{name}: {what} has {int(overflow.sum())} value(s) beyond the float32 range "
+                f"(|x| > {np.finfo(np.float32).max:.3g}), e.g. {source[overflow][0].item():g}; "
+                "rescale those features (e.g. take a logarithm or change units)"
+            )
+    raise DataError(
+        f"{name}: {what} has {int(bad.sum())} NaN or infinite value(s) in {rows} sample(s) "
+        f"(first: sample {first}); remove or fill them first"
+    )
 
 
 def _check_labels(name: str, y: np.ndarray) -> np.ndarray:
@@ -217,7 +244,7 @@ def encode_target(name: str, values: np.ndarray, task: str | None) -> tuple[np.n
     uniques, y = np.unique(values, return_inverse=True)
     if len(uniques) < 2:
         raise DataError(
-            f"{name}: the target has a single value ({_label_text(uniques[0])}); "
-            "classification needs at least two classes"
+            f"{name}: classification needs at least 2 classes, got 1: {_label_text(uniques[0])!r}; "
+            "use a target with two or more distinct values"
         )
     return y.astype(np.int64).reshape(-1), task, [_label_text(u) for u in uniques]

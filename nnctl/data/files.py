@@ -5,11 +5,18 @@ CSV
     a column called ``target``, ``label`` or ``y`` (any case), else the last column. Every other
     column is a feature and must be numeric and complete. A first column with an empty header
     (``Unnamed: 0``, what ``DataFrame.to_csv`` writes for the index) is dropped, since a row number
-    is not a feature. The file must start with a header line of column names.
+    is not a feature. The file must start with a header line of column names. It must be UTF-8
+    text: the first block (64 KiB) is checked for NUL bytes and undecodable bytes before pandas
+    parses anything, so a large binary file given by mistake is refused at once, not read whole.
 NPZ
-    Read with ``np.load(path, allow_pickle=False)`` (never unpickles). Arrays ``X`` and ``y`` (or the
-    array named by ``target``). ``X`` of shape (N,) becomes (N, 1); (N, H, W) becomes grayscale images
+    Read with ``np.load(path, allow_pickle=False)`` (never unpickles), after checking that the file
+    starts with the zip signature (an ``.npz`` is a zip archive; a pickle or raw ``.npy`` file named
+    ``.npz`` is refused by its first bytes). Arrays ``X`` and ``y`` (or the array named by
+    ``target``). ``X`` of shape (N,) becomes (N, 1); (N, H, W) becomes grayscale images
     (N, 1, H, W); (N, C, H, W) is kept (channels first).
+
+Features of any numeric type (integer columns, float16 arrays) become float32 in
+:class:`~nnctl.data.dataset.Dataset`, which records the type read in ``source_dtype``.
 
 The task (classification or regression) is inferred from the target unless given; see
 :func:`nnctl.data.dataset.infer_task`. Class labels are encoded as 0..C-1 in sorted order of the
@@ -18,7 +25,10 @@ original values, which are kept in ``Dataset.classes``.
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +40,10 @@ from .dataset import Dataset, encode_target
 #: Column names taken as the target when ``target`` is not given (compared case-insensitively).
 TARGET_NAMES = ("target", "label", "y")
 SUFFIXES = (".csv", ".csv.gz", ".npz")
+#: Bytes read from the start of a CSV file to check that it is text before parsing it.
+SNIFF_BYTES = 64 * 1024
+#: How an ``.npz`` (a zip archive) starts: a local file header, or the end record of an empty zip.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def load_file(path: str | Path, *, target: str | None = None, task: str | None = None) -> Dataset:
@@ -75,17 +89,59 @@ def _looks_headerless(columns: list[str]) -> bool:
     return values != list(range(len(columns)))
 
 
+def _sniff_text(path: Path) -> None:
+    """Refuse a file whose first block is not UTF-8 text (binary data, another encoding).
+
+    Only :data:`SNIFF_BYTES` are read (decompressed, for ``.gz``), so a multi-gigabyte binary file
+    is refused in milliseconds instead of being handed to the CSV parser.
+    """
+    gz = path.name.lower().endswith(".gz")
+    try:
+        with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
+            block = fh.read(SNIFF_BYTES)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataError(
+            f"'{path}' is not a readable gzip file ({exc}); expected a gzipped CSV file"
+        ) from None
+    except OSError as exc:
+        raise DataError(f"cannot read '{path}': {exc.strerror or exc}") from None
+    nul = block.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            f"'{path}' is not a CSV text file: it holds binary data (a NUL byte at offset {nul}); "
+            "expected UTF-8 text with a header line of column names"
+        )
+    try:  # an incremental decoder allows a character cut at the end of the block
+        codecs.getincrementaldecoder("utf-8")().decode(block, final=len(block) < SNIFF_BYTES)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"'{path}' is not UTF-8 text: byte 0x{block[exc.start]:02x} at offset {exc.start} cannot "
+            "be decoded; save the file as UTF-8 CSV"
+        ) from None
+
+
 def load_csv(path: str | Path, *, target: str | None = None, task: str | None = None) -> Dataset:
     """Load a CSV file with a header line; see the module docstring for the column rules."""
     path = Path(path)
+    _sniff_text(path)
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"'{path}' is empty; expected a header line of column names, then one row per sample"
         ) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(f"cannot read '{path}' as CSV: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"'{path}' is not UTF-8 text ({exc.reason}: byte 0x{exc.object[exc.start]:02x}); "
+            "save the file as UTF-8 CSV"
+        ) from None
+    except pd.errors.ParserError as exc:
+        detail = _one_line(exc).removeprefix("Error tokenizing data. C error: ")
+        raise DataError(
+            f"cannot read '{path}' as CSV: {detail}; every row needs one value per header column"
+        ) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read '{path}' as CSV: {_one_line(exc)}") from None
     df.columns = [str(c) for c in df.columns]
     if len(df.columns) and df.columns[0].startswith("Unnamed: 0"):
         df = df.drop(columns=df.columns[0])
@@ -117,11 +173,15 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
     X = df[features].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(X)
     if bad.any():
-        j = int(np.flatnonzero(bad.any(axis=0))[0])
+        cols = np.flatnonzero(bad.any(axis=0))
+        j = int(cols[0])
         rows = np.flatnonzero(bad[:, j])
+        others = [f"'{features[c]}'" for c in cols[1:]]
+        also = f"; also in column(s) {', '.join(others)}" if others else ""
         raise DataError(
             f"'{path}': column '{features[j]}' has {len(rows)} missing or infinite value(s) "
-            f"(first on line {_line(int(rows[0]))}); fill them or drop those rows"
+            f"(first on line {_line(int(rows[0]))}){also}; "
+            f"{int(bad.any(axis=1).sum())} of {len(X)} rows are affected; fill them or drop those rows"
         )
 
     col = df[target]
@@ -133,7 +193,13 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
         )
     values = col.to_numpy() if pd.api.types.is_numeric_dtype(col) else col.astype(str).to_numpy(dtype=str)
     y, task, classes = encode_target(f"'{path}' (target '{target}')", values, task)
-    return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, feature_names=features)
+    source_dtype = str(np.result_type(*df[features].dtypes))  # e.g. int64 for integer columns
+    return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, feature_names=features,
+                   source_dtype=source_dtype)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _array(archive, path: Path, key: str) -> np.ndarray:
@@ -153,6 +219,21 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     path = Path(path)
     key = target or "y"
     try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise DataError(f"cannot read '{path}': {exc.strerror or exc}") from None
+    if head.startswith(b"\x93NUMPY"):
+        raise DataError(
+            f"'{path}' holds a single array (.npy), not an .npz archive; save with np.savez(path, X=..., y=...)"
+        )
+    if not head.startswith(ZIP_MAGIC):
+        kind = " but looks like a pickle, which is never loaded" if head[:1] == b"\x80" else ""
+        raise DataError(
+            f"cannot read '{path}' as an .npz archive: it is not a zip file{kind} (first bytes "
+            f"{head[:4].hex() or 'none: the file is empty'}); save with np.savez(path, X=inputs, {key}=targets)"
+        )
+    try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read '{path}' as an .npz archive: {exc}") from None
@@ -163,9 +244,10 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     with archive:
         missing = [k for k in ("X", key) if k not in archive.files]
         if missing:
+            hint = suggestion(missing[0], archive.files) if len(missing) == 1 else ""
             raise DataError(
                 f"'{path}' has no array {' or '.join(repr(m) for m in missing)}; found: "
-                f"{', '.join(archive.files) or 'nothing'}; "
+                f"{', '.join(archive.files) or 'nothing'}{hint}; "
                 f"save with np.savez(path, X=inputs, {key}=targets)"
             )
         X = _array(archive, path, "X")
@@ -177,6 +259,15 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
         raise DataError(f"'{path}': X has shape {X.shape} and {key} has shape {y.shape}; "
                         "they must have the same number of samples (first axis)")
+    if X.dtype.kind == "f":
+        bad = ~np.isfinite(X.reshape(len(X), -1))
+        if bad.any():
+            rows = np.flatnonzero(bad.any(axis=1))
+            raise DataError(
+                f"'{path}': X has {int(bad.sum())} NaN or infinite value(s) in {len(rows)} sample(s) "
+                f"(first: sample {int(rows[0])}, feature {int(np.argmax(bad[rows[0]]))}); "
+                "fill them or drop those samples"
+            )
     if X.ndim == 1:
         X = X[:, None]
     elif X.ndim == 3:
@@ -186,4 +277,4 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     if y.dtype.kind == "S":
         y = y.astype(str)
     y, task, classes = encode_target(f"'{path}' ({key})", y, task)
-    return Dataset(X=X, y=y, task=task, name=str(path), classes=classes)
+    return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, source_dtype=str(X.dtype))

@@ -30,50 +30,90 @@ IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x
 _CODES = {np.dtype(v).newbyteorder("="): k for k, v in IDX_TYPES.items()}
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"IDX file '{path}' does not exist") from None
-    except OSError as exc:
-        raise DataError(f"cannot read IDX file '{path}': {exc.strerror or exc}") from None
-    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+class _Source:
+    """An IDX file opened for reading, through gzip when it is compressed."""
+
+    def __init__(self, path: Path):
+        self.path = path
         try:
-            return gzip.decompress(raw)
+            self.raw = path.open("rb")
+        except FileNotFoundError:
+            raise DataError(f"IDX file '{path}' does not exist") from None
+        except OSError as exc:
+            raise DataError(f"cannot read IDX file '{path}': {exc.strerror or exc}") from None
+        self.gz = path.suffix == ".gz" or self.raw.read(2) == b"\x1f\x8b"
+        self.raw.seek(0)
+        self.fh = gzip.GzipFile(fileobj=self.raw, mode="rb") if self.gz else self.raw
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.fh.read(n)
         except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"'{path}' is not a readable gzip file ({exc}); download it again") from None
-    return raw
+            if self.gz:
+                raise DataError(
+                    f"'{self.path}' is not a readable gzip file ({exc}); download it again"
+                ) from None
+            raise DataError(f"cannot read IDX file '{self.path}': {exc}") from None
+
+    def count_rest(self, done: int) -> int:
+        """``done`` plus the number of bytes left to read (read in blocks, not kept)."""
+        while chunk := self.read(1 << 20):
+            done += len(chunk)
+        return done
+
+    def close(self) -> None:
+        if self.gz:
+            self.fh.close()
+        self.raw.close()
 
 
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (gzipped or not) into a native-endian array of the stored type and shape."""
+    """Read an IDX file (gzipped or not) into a native-endian array of the stored type and shape.
+
+    The header is checked against the file's size before the data is read, so a file that is not
+    IDX, or is truncated, is refused without loading it.
+    """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DataError(
-            f"'{path}' is not an IDX file: its magic number is {data[:4].hex() or 'missing'}, "
-            "expected 0000 followed by a type code and the number of dimensions"
-        )
-    code, ndim = data[2], data[3]
-    if code not in IDX_TYPES:
-        valid = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
-        raise DataError(f"'{path}': unknown IDX value type 0x{code:02X}; valid: {valid}")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(
-            f"'{path}' is truncated: its header needs {header} bytes for {ndim} dimensions, "
-            f"the file has {len(data)}"
-        )
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = np.dtype(IDX_TYPES[code])
-    expected = header + math.prod(dims) * dtype.itemsize
-    if len(data) != expected:
-        state = "truncated" if len(data) < expected else "longer than its header says"
-        raise DataError(
-            f"'{path}' is {state}: shape {dims} of {dtype.newbyteorder('=').name} needs "
-            f"{expected} bytes, the file has {len(data)}; download it again"
-        )
-    values = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+    src = _Source(path)
+    try:
+        head = src.read(4)
+        if len(head) < 4 or head[0] != 0 or head[1] != 0:
+            raise DataError(
+                f"'{path}' is not an IDX file: its magic number is {head[:4].hex() or 'missing'}, "
+                "expected 0000 followed by a type code and the number of dimensions"
+            )
+        code, ndim = head[2], head[3]
+        if code not in IDX_TYPES:
+            valid = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
+            raise DataError(f"'{path}': unknown IDX value type 0x{code:02X}; valid: {valid}")
+        header = 4 + 4 * ndim
+        head += src.read(4 * ndim)
+        if len(head) < header:
+            raise DataError(
+                f"'{path}' is truncated: its header needs {header} bytes for {ndim} dimensions, "
+                f"the file has {len(head)}"
+            )
+        dims = tuple(int(d) for d in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
+        dtype = np.dtype(IDX_TYPES[code])
+        nbytes = math.prod(dims) * dtype.itemsize
+        expected = header + nbytes
+        if src.gz:  # the decompressed size is only known by reading
+            data = src.read(nbytes)
+            size = header + len(data)
+            if len(data) == nbytes and src.read(1):
+                size = src.count_rest(expected + 1)
+        else:  # checked before anything is read
+            size = path.stat().st_size
+            data = src.read(nbytes) if size == expected else b""
+        if size != expected:
+            state = "truncated" if size < expected else "longer than its header says"
+            raise DataError(
+                f"'{path}' is {state}: shape {dims} of {dtype.newbyteorder('=').name} needs "
+                f"{expected} bytes, the file has {size}; download it again"
+            )
+    finally:
+        src.close()
+    values = np.frombuffer(data, dtype=dtype).reshape(dims)
     return values.astype(dtype.newbyteorder("="))
 
 
@@ -144,11 +184,12 @@ class _IdxImages(DatasetSource):
                 + f" - download them from {self.url} and pass {self.name}:path=DIR"
             )
         train_x, train_y, test_x, test_y = (read_idx(f) for f in found)
-        for images, labels, part in ((train_x, train_y, "train"), (test_x, test_y, "t10k")):
+        pairs = ((train_x, train_y, "train", found[:2]), (test_x, test_y, "t10k", found[2:]))
+        for images, labels, part, files in pairs:
             if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
                 raise DataError(
                     f"{self.name}: {part} images have shape {images.shape} and labels {labels.shape}; "
-                    "expected (N, H, W) images and N labels"
+                    f"expected (N, H, W) images and N labels (files '{files[0]}' and '{files[1]}')"
                 )
         if train_x.shape[1:] != test_x.shape[1:]:
             raise DataError(
@@ -163,6 +204,7 @@ class _IdxImages(DatasetSource):
             task="classification",
             name=self.spec(),
             classes=list(self.class_names),
+            source_dtype=str(train_x.dtype),
         )
 
 

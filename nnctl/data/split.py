@@ -15,7 +15,8 @@ Standardization
     feature; images per channel (statistics over samples, height and width, as
     ``torchvision.transforms.Normalize`` expects). A constant feature or channel (σ = 0, such as
     the always-blank border pixels of digit images) gets σ = 1 and μ = its value, so it becomes 0
-    rather than NaN.
+    rather than NaN. Features too large to square in float32 (|x − μ| > 1.8e19) get their σ from a
+    float64 pass, so they are scaled, not zeroed.
 """
 
 from __future__ import annotations
@@ -50,8 +51,13 @@ class Standardizer:
         axes = (0,) if X.ndim == 2 else (0, *range(2, X.ndim))
         mean = X.mean(axis=axes, dtype=np.float64)
         shape = (-1,) + (1,) * (X.ndim - 2)
-        centered = X - mean.reshape(shape).astype(X.dtype)  # two-pass variance, no float64 copy
-        std = np.sqrt(np.mean(np.square(centered, out=centered), axis=axes, dtype=np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is redone in float64 below
+            centered = X - mean.reshape(shape).astype(X.dtype)  # two-pass variance, no float64 copy
+            std = np.sqrt(np.mean(np.square(centered, out=centered), axis=axes, dtype=np.float64))
+        overflow = np.flatnonzero(~np.isfinite(std))
+        if len(overflow):  # |x − μ| beyond √(float max) ≈ 1.8e19 in float32: square in float64
+            part = np.take(X, overflow, axis=1).astype(np.float64)
+            std[overflow] = part.std(axis=axes)
         low = X.min(axis=axes).astype(np.float64)
         constant = X.max(axis=axes) == low
         return cls(
