@@ -3,7 +3,10 @@
 Every command is a thin module that parses flags, calls the library and renders the result. Errors
 raised by the library (:class:`~nnctl.core.errors.NnctlError`) and usage errors from the flag parser
 become one line on stderr — ``error: <what was received>; <what is allowed>`` — and exit code 2
-(1 for runtime failures). ``--debug`` or ``NNCTL_DEBUG=1`` shows the traceback instead.
+(1 for runtime failures). An operating-system error that escapes the library (a file that cannot be
+read or written) becomes one line and exit code 1; any other exception is a bug in nnctl and becomes
+one ``error: internal error: ...`` line and exit code 1. ``--debug`` or ``NNCTL_DEBUG=1`` also
+prints the traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +39,40 @@ def _one_line(text: str) -> str:
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
 
 
+def _os_error(exc: OSError) -> str:
+    """``cannot access '<file>': <reason>`` for an OSError that no library code turned into a message."""
+    reason = exc.strerror or _one_line(exc) or type(exc).__name__
+    if exc.filename is not None:
+        target = f"'{exc.filename}'" + (f" -> '{exc.filename2}'" if exc.filename2 is not None else "")
+        return f"cannot access {target}: {reason}"
+    return f"{type(exc).__name__}: {reason}"
+
+
+def _internal(exc: BaseException, debug: bool = False) -> str:
+    detail = _one_line(exc)
+    return (
+        f"internal error: {type(exc).__name__}" + (f": {detail}" if detail else "")
+        + (" (this is a bug in nnctl)" if debug else " (this is a bug in nnctl; rerun with --debug for the traceback)")
+    )
+
+
+def _received(exc: Exception, args: list[str]) -> str:
+    """``; got 'VALUE'`` for a bad option value whose message does not show it."""
+    param = getattr(exc, "param", None)
+    opts = [o for o in (getattr(param, "opts", None) or []) + (getattr(param, "secondary_opts", None) or []) if o.startswith("-")]
+    if not isinstance(exc, _click_errors.BadParameter) or not opts:
+        return ""
+    value = None
+    for i, arg in enumerate(args):
+        if arg in opts and i + 1 < len(args):
+            value = args[i + 1]
+        elif "=" in arg and arg.split("=", 1)[0] in opts:
+            value = arg.split("=", 1)[1]
+    if value is None or f"'{value}'" in exc.format_message():
+        return ""
+    return f"; got '{value}'"
+
+
 class NnctlGroup(TyperGroup):
     """A Typer group whose errors are one line each (no usage block, no traceback)."""
 
@@ -43,27 +80,36 @@ class NnctlGroup(TyperGroup):
         if args is None:
             args = sys.argv[1:]
         args = list(args)
-        if "--debug" in args:
-            os.environ["NNCTL_DEBUG"] = "1"
+        debug = _debug_enabled()
+        if "--debug" in args:  # this invocation only (the environment is left as it is)
+            debug = True
             args.remove("--debug")
+
+        def fail(message: str, code: int) -> SystemExit:
+            if debug:
+                traceback.print_exc()
+            return _fail(message, code)
+
         try:
             rv = super().main(
                 args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
         except NnctlError as exc:
-            if _debug_enabled():
-                traceback.print_exc()
-            raise _fail(_one_line(exc), exc.exit_code) from None
+            raise fail(_one_line(exc), exc.exit_code) from None
         except _click_errors.UsageError as exc:
-            if _debug_enabled():
-                traceback.print_exc()
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            raise _fail(_one_line(exc.format_message()) + hint, 2) from None
+            raise fail(_one_line(exc.format_message()) + _received(exc, args) + hint, 2) from None
         except _click_errors.ClickException as exc:
-            raise _fail(_one_line(exc.format_message()), exc.exit_code) from None
+            raise fail(_one_line(exc.format_message()), exc.exit_code) from None
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             raise SystemExit(130) from None
+        except MemoryError:
+            raise fail("out of memory; try a smaller model, --batch-size or dataset", 1) from None
+        except OSError as exc:
+            raise fail(_os_error(exc), 1) from None
+        except Exception as exc:
+            raise fail(_internal(exc, debug), 1) from None
         if not standalone_mode:
             return rv
         raise SystemExit(rv if isinstance(rv, int) else 0)

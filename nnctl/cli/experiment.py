@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..core.errors import ConfigError, DataError
 from ..experiments.runner import run_experiment
 from ..experiments.spec import list_experiments, read_experiment
 from ..results.experiments import write_report
@@ -25,6 +26,8 @@ app.add_typer(experiment_app, name="experiment")
 @experiment_app.command("list")
 def list_command(folder: Path = typer.Argument(Path("experiments"), help="Folder of experiment files.")) -> None:
     """Show every experiment with its claim and hypothesis."""
+    if not folder.is_dir():
+        raise DataError(f"experiment folder '{folder}' does not exist; pass a folder of experiment .toml files")
     table = Table(show_edge=False, show_lines=True)
     table.add_column("file", style="bold", no_wrap=True)
     table.add_column("claim")
@@ -45,7 +48,9 @@ def run_command(
 ) -> None:
     """Run the experiment's sweeps, check its expectation, print SUPPORTED / NOT SUPPORTED and write a report."""
     exp = read_experiment(file)
-    folder = results_dir / (sanitize_name(exp.name) + ("-fast" if fast else ""))
+    folder = results_dir / ((sanitize_name(exp.name) or "experiment") + ("-fast" if fast else ""))
+    if folder.is_symlink():
+        raise ConfigError(f"'{folder}' is a symbolic link; an experiment's folder must be a directory inside --results-dir")
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")
     outcome = run_experiment(exp, make_executor(executor, workers=workers, scheduler=scheduler),

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from ..results import make_run_dir, write_csv, write_json
 from ..results import plots
+from ..results.store import check_results_dir
 from ..training.config import RunConfig
 from ..training.lr_find import RECOMMENDED, SUGGESTIONS, WHY_RECOMMENDED, find_lr
 from . import render
@@ -34,6 +35,7 @@ def lr_find_command(
     """
     cfg = RunConfig.from_dict(run_flags or {})
     plots.require_matplotlib()
+    check_results_dir(cfg.results_dir)  # fail before the test when its results cannot be written
     tests, stats, lr = find_lr(cfg, repeats, start=start, end=end, iters=iters)
     run_dir = make_run_dir(cfg.results_dir, cfg.name or "lr-find")
     if repeats > 1:

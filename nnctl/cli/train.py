@@ -7,6 +7,7 @@ from typing import Any, Optional
 import typer
 
 from ..results import RunRecorder, make_run_dir, write_csv
+from ..results.store import check_results_dir
 from ..training import fit, prepare
 from ..training.config import RunConfig
 from ..training.lr_find import auto_lr, summary
@@ -36,6 +37,7 @@ def train_command(
         return
     found = None
     if cfg.lr == "auto":  # range test on the prepared run (restored afterwards), then its recommended rate
+        check_results_dir(cfg.results_dir)  # a results directory that cannot be written fails before the test
         run, found, lr = auto_lr(cfg)
         cfg = cfg.replace(lr=lr)
         if not quiet:
@@ -44,12 +46,19 @@ def train_command(
         run = prepare(cfg)  # every configuration error surfaces here, before anything is written
     if not quiet:
         out.print(render.layer_table(run.model.summary(), run.dataset.input_shape, run.model.n_params))
-    run_dir = make_run_dir(cfg.results_dir, cfg.name)
+    run_dir = make_run_dir(cfg.results_dir, cfg.name, need_bytes=_weights_bytes(run))
     recorder = RunRecorder(run_dir, {"lr_find": summary(found, cfg.lr)} if found else None)
-    if found:
-        write_csv(run_dir / "lr_find.csv", found.rows())
     progress = render.ProgressReporter(cfg.epochs, quiet=quiet, out=out)
-    result = fit(run, [InitialLossCheck(), recorder, progress])
+    try:
+        if found:
+            write_csv(run_dir / "lr_find.csv", found.rows())
+        result = fit(run, [InitialLossCheck(), recorder, progress])
+    except KeyboardInterrupt:  # outside the epoch loop (which records it itself)
+        recorder.abort("interrupted", "interrupted by the user")
+        raise
+    except BaseException as exc:  # a write that failed, a bug: the run says how it ended
+        recorder.abort("failed", f"{type(exc).__name__}: {exc}")
+        raise
     metrics = dict(result.final)
     if quiet:
         out.print(str(run_dir))
@@ -62,6 +71,14 @@ def train_command(
         raise typer.Exit(1)
     if result.status == "interrupted":
         raise typer.Exit(130)
+
+
+def _weights_bytes(run) -> int:
+    """About what weights.npz will take: every parameter (and layer state) at the run's dtype."""
+    try:
+        return sum(int(v.nbytes) for v in run.model.state_dict().values())
+    except Exception:  # an estimate only; the write itself reports a full disk
+        return 0
 
 
 def _suggestions(test) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, DataError
 from .store import atomic_write_bytes
 
 
@@ -28,6 +28,9 @@ def save_augment_grid(original: np.ndarray, versions: list[np.ndarray], path: st
     ``original`` has shape (N, C, H, W); each entry of ``versions`` the same shape. The first channel
     is shown in grey, each image scaled to its own range.
     """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
     plt = _pyplot()
     n, cols = original.shape[0], 1 + len(versions)
     fig, axes = plt.subplots(n, cols, figsize=(1.2 * cols, 1.2 * n + (0.4 if title else 0)), squeeze=False)

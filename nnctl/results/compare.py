@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError, DataError, suggestion
 from .runs import RunRecord, load_run
 from .stats import welch_t_test
 from .store import atomic_write_text
@@ -113,7 +113,10 @@ def curve_metrics(records: list[RunRecord]) -> list[str]:
 def check_metric(metric: str, records: list[RunRecord]) -> str:
     available = curve_metrics(records)
     if metric not in available:
-        raise DataError(f"unknown metric '{metric}'; the runs' curves have: {', '.join(available) or 'nothing'}")
+        raise DataError(
+            f"unknown metric '{metric}'; the runs' curves have: {', '.join(available) or 'nothing'}"
+            + suggestion(metric, available)
+        )
     return metric
 
 
@@ -229,7 +232,7 @@ def sort_table(frame: pd.DataFrame, by: str | None = None, top: int | None = Non
     if by is not None:
         column = by if by in frame.columns else f"best_{by}" if f"best_{by}" in frame.columns else None
         if column is None:
-            raise DataError(f"cannot sort by '{by}'; columns: {', '.join(frame.columns)}")
+            raise DataError(f"cannot sort by '{by}'; columns: {', '.join(frame.columns)}" + suggestion(by, list(frame.columns)))
         frame = frame.sort_values(column, ascending=not higher_is_better(column), na_position="last", kind="stable")
     frame = frame.reset_index(drop=True)
     return frame.head(top) if top is not None else frame

@@ -1,9 +1,17 @@
-"""Recording a training run into its directory, and reading finished runs back."""
+"""Recording a training run into its directory, and reading runs back.
+
+While a run trains, its process holds a lock on the run directory (:class:`~.store.RunLock`) and
+``metrics.csv`` says ``running``. A run whose ``metrics.csv`` still says ``running`` but whose
+lock nobody holds was stopped without recording how it ended (killed, power lost): :func:`load_run`
+reports it as ``incomplete``. A run stopped by an error after it started (a full disk) records
+``failed`` and the error where it still can.
+"""
 
 from __future__ import annotations
 
 import math
 import platform
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..core.errors import DataError
-from .store import CURVE_COLUMNS, read_json, write_csv, write_json, write_weights
+from ..core.errors import DataError, NnctlError
+from .store import CURVE_COLUMNS, RunLock, is_locked, read_json, write_csv, write_json, write_weights
+
+INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
 
 DIAGNOSTICS_COLUMNS = ["epoch", "layer", "stat", "value"]
 METRICS_COLUMNS = [
@@ -59,9 +69,12 @@ class RunRecorder:
         self.rows: list[dict[str, Any]] = []
         self.started = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.run = None
+        self.lock = RunLock(self.dir)
+        self.ended = False
 
     def on_train_begin(self, run) -> None:
         self.run = run
+        self.lock.acquire()
         cfg = run.config.to_dict()
         doc = {
             "run_id": self.dir.name,
@@ -124,6 +137,31 @@ class RunRecorder:
             }
         )
         self._write_metrics(metrics)
+        self.ended = True
+        self.lock.release()
+
+    def abort(self, status: str, reason: str) -> None:
+        """Record that the run stopped early (``failed`` or ``interrupted``), where that can still be
+        written; a run whose end was already recorded is left as it is, and a run directory in which
+        training never began (an error before the first epoch) is removed."""
+        if self.run is None:
+            self.lock.release()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            return
+        if self.ended:
+            self.lock.release()
+            return
+        self.ended = True
+        try:
+            self._write_metrics({
+                "status": status, "stop_reason": " ".join(str(reason).split()), "epochs_run": max(len(self.rows) - 1, 0),
+                "params": self.run.model.n_params, "started": self.started,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            })
+        except NnctlError:  # the disk that failed the run may refuse this too: metrics.csv says running
+            pass
+        finally:
+            self.lock.release()
 
     def _write_metrics(self, metrics: dict[str, Any]) -> None:
         write_csv(self.dir / "metrics.csv", [metrics], METRICS_COLUMNS)
@@ -144,18 +182,37 @@ class RunRecord:
 
 
 def load_run(path: str | Path) -> RunRecord:
-    """Read a run directory written by :class:`RunRecorder`."""
+    """Read a run directory written by :class:`RunRecorder`.
+
+    ``metrics["status"]`` is ``incomplete`` for a run that says ``running`` (or has no metrics
+    yet) while no process trains it.
+    """
     path = Path(path)
     if not (path / "config.json").is_file():
         raise DataError(f"'{path}' is not a run directory (no config.json)")
     config = read_json(path / "config.json")
-    curve = pd.read_csv(path / "curve.csv") if (path / "curve.csv").is_file() else pd.DataFrame()
+    if not isinstance(config, dict):
+        raise DataError(f"'{path / 'config.json'}' is not a run's config.json; expected a JSON object, got {type(config).__name__}")
+    curve = _read_csv(path / "curve.csv")
     metrics: dict[str, Any] = {}
-    if (path / "metrics.csv").is_file():
-        frame = pd.read_csv(path / "metrics.csv")
-        if len(frame):
-            metrics = {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()}
+    frame = _read_csv(path / "metrics.csv")
+    if len(frame):
+        metrics = {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()}
+    if metrics.get("status") in (None, "running") and is_locked(path) is False:
+        metrics["status"] = INCOMPLETE
     return RunRecord(path, config, curve, metrics)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file of a run directory; an empty frame when it does not exist."""
+    if not path.is_file():
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"'{path}' is not a valid CSV file: {' '.join(str(exc).split())}") from None
 
 
 def _clean(value: Any) -> Any:

@@ -9,18 +9,25 @@ A run directory ``<results>/<run-id>/`` holds:
 
 Every file is written to a temporary name in the same directory and renamed into place, so a reader
 never sees a half-written file: after a crash, ``curve.csv`` holds the finished epochs and
-``metrics.csv`` still says ``running``.
+``metrics.csv`` still says ``running``. Before a run directory is made, a probe file is written
+and removed in the results directory, so a full disk or a place that cannot be written fails before
+training starts. Run names are reduced to one safe path component (:func:`sanitize_name`), and a
+training process holds a lock on its run directory (:class:`RunLock`) that the operating system
+drops when the process ends, however it ends.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
 import re
 import secrets
+import shutil
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,11 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ConfigError, DataError, RunFailure
+
+try:  # advisory locks: POSIX only
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 CURVE_COLUMNS = [
     "epoch", "step", "lr", "train_loss", "train_acc", "train_mae", "val_loss", "val_acc", "val_mae",
@@ -38,10 +50,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def sanitize_name(name: str | None) -> str:
-    """A run name safe as one path component: no separators, no leading dots, at most 60 chars."""
+    """A run name safe as one path component: ASCII letters, digits, ``.``, ``_`` and ``-`` only; no
+    separators, no ``..``, no leading dots or dashes, at most 60 chars (``../../x`` gives ``x``)."""
     if not name:
         return ""
-    clean = _SAFE.sub("-", str(name)).strip(".-_")
+    clean = _SAFE.sub("-", re.sub(r"\.{2,}", "-", str(name))).strip(".-_")
     clean = re.sub(r"-{2,}", "-", clean)
     return clean[:60]
 
@@ -53,15 +66,87 @@ def new_run_id(name: str | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}" + (f"-{suffix}" if suffix else "")
 
 
-def make_run_dir(results_dir: str | os.PathLike, name: str | None = None) -> Path:
-    """Create a fresh run directory inside ``results_dir`` (never outside it, never reused)."""
+_RUNTIME_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, getattr(errno, "EDQUOT", errno.ENOSPC)}
+PROBE_BYTES = 64 * 1024  # written and removed before a run starts: fails early on a full disk
+MIN_FREE_BYTES = 1 << 20
+
+
+def _dir_error(what: str, path: Path, exc: OSError) -> Exception:
+    """``<what> '<path>': <reason>``. A full disk (or a file-size limit) is a runtime failure (exit
+    1); anything else means the directory cannot be used at all: choose another (exit 2)."""
+    reason = exc.strerror or str(exc)
+    if exc.errno in _RUNTIME_ERRNOS:
+        return RunFailure(f"{what} '{path}': {reason}; free some space or choose another --results-dir")
+    return ConfigError(f"{what} '{path}': {reason}; choose another --results-dir")
+
+
+def check_results_dir(results_dir: str | os.PathLike, need_bytes: int = 0) -> Path:
+    """Create ``results_dir`` if needed and prove that files can be written in it.
+
+    Raises ConfigError (exit 2) when the path cannot hold results (a file, an unwritable or
+    read-only place) and RunFailure (exit 1) when the disk is full or has less free space than
+    ``need_bytes`` plus a margin.
+    """
     root = Path(results_dir)
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"results directory '{root}' is a file, not a directory; choose another --results-dir")
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(f"cannot create results directory '{root}': {exc.strerror or exc}") from None
+        raise _dir_error("cannot create results directory", root, exc) from None
     if not os.access(root, os.W_OK):
-        raise ConfigError(f"results directory '{root}' is not writable; choose another with --results-dir")
+        raise ConfigError(f"results directory '{root}' is not writable; choose another --results-dir")
+    probe_write(root)
+    _check_free_space(root, need_bytes)
+    return root
+
+
+def probe_write(directory: Path, size: int = PROBE_BYTES) -> None:
+    """Write ``size`` bytes to a temporary file in ``directory``, flush them to disk, remove the file."""
+    probe = directory / f".nnctl-probe-{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        with open(probe, "xb") as fh:
+            fh.write(b"\0" * size)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise _dir_error("cannot write to results directory", directory, exc) from None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+
+
+def _check_free_space(root: Path, need_bytes: int) -> None:
+    try:
+        free = shutil.disk_usage(root).free
+    except OSError:  # not reported here: the probe write is the check
+        return
+    need = 2 * max(0, int(need_bytes)) + MIN_FREE_BYTES  # a file is replaced by writing a second copy
+    if free < need:
+        raise RunFailure(
+            f"not enough space in results directory '{root}': {_size(free)} free, the run needs about "
+            f"{_size(need)}; free some space or choose another --results-dir"
+        )
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def make_run_dir(results_dir: str | os.PathLike, name: str | None = None, need_bytes: int = 0) -> Path:
+    """Create a fresh run directory inside ``results_dir`` (never outside it, never reused).
+
+    First a probe file is written and removed in ``results_dir`` (:func:`check_results_dir`), so a
+    full disk or a results directory that cannot be written fails here, before training starts,
+    and leaves no run directory behind. ``need_bytes`` (e.g. the size of the weights) is checked against free space.
+    """
+    root = check_results_dir(results_dir, need_bytes)
     for _ in range(20):
         path = root / new_run_id(name)
         try:
@@ -69,9 +154,82 @@ def make_run_dir(results_dir: str | os.PathLike, name: str | None = None) -> Pat
         except FileExistsError:
             continue
         except OSError as exc:
-            raise ConfigError(f"cannot create run directory in '{root}': {exc.strerror or exc}") from None
+            raise _dir_error("cannot create a run directory in", root, exc) from None
         return path
     raise RunFailure(f"could not create a unique run directory in '{root}'")
+
+
+def inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
+    """Whether ``path`` (symlinks resolved) lies inside ``root`` (symlinks resolved)."""
+    try:
+        Path(path).resolve().relative_to(Path(root).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+# --- a running run holds a lock on its directory ----------------------------------------------------
+
+
+class RunLock:
+    """An exclusive advisory lock (``flock``) on a run directory, held while the run trains.
+
+    The operating system releases it when the process ends, however it ends (even ``kill -9``), so
+    a reader can tell a run that is still training from one whose process died.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.fd: int | None = None
+        self.busy = False  # another process held the lock when acquire() tried
+
+    def acquire(self) -> "RunLock":
+        """Take the lock if it can be had at once; ``busy`` says whether another process holds it."""
+        if fcntl is None or self.fd is not None:
+            return self
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return self
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            self.busy = isinstance(exc, BlockingIOError)
+            return self
+        self.fd = fd
+        self.busy = False
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            try:
+                os.close(fd)  # closing the descriptor drops the lock
+            except OSError:
+                pass
+
+    def __del__(self):
+        self.release()
+
+
+def is_locked(path: str | os.PathLike) -> bool | None:
+    """Whether some process holds :class:`RunLock` on ``path``; None where that cannot be told."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # also drops the shared lock just taken
+    return False
 
 
 # --- atomic writing --------------------------------------------------------------------------------
@@ -87,12 +245,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # also Ctrl-C mid-write: never leave the temporary behind
         try:
             tmp.unlink()
         except OSError:
             pass
-        raise RunFailure(f"cannot write '{path}': {exc.strerror or exc}") from None
+        if isinstance(exc, OSError):
+            raise RunFailure(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -140,10 +300,25 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]], columns: list
     atomic_write_text(path, buf.getvalue())
 
 
-def write_weights(path: str | os.PathLike, state: dict[str, np.ndarray]) -> None:
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def npz_bytes(state: dict[str, np.ndarray]) -> bytes:
+    """The ``.npz`` archive ``np.savez`` writes, without its wall-clock timestamps: the same
+    arrays always give the same bytes."""
     buf = io.BytesIO()
-    np.savez(buf, **state)
-    atomic_write_bytes(path, buf.getvalue())
+    with zipfile.ZipFile(buf, mode="w", compression=zipfile.ZIP_STORED) as archive:
+        for key, value in state.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(value), allow_pickle=False)
+    return buf.getvalue()
+
+
+def write_weights(path: str | os.PathLike, state: dict[str, np.ndarray]) -> None:
+    atomic_write_bytes(path, npz_bytes(state))
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:

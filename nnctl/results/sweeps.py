@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..core.errors import ConfigError, DataError, RunFailure
 from .runs import METRICS_COLUMNS
-from .store import atomic_write_bytes, read_json, write_csv, write_json
+from .store import atomic_write_bytes, check_results_dir, inside, read_json, write_csv, write_json
 
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
@@ -47,12 +47,27 @@ _TAIL = [c for c in METRICS_COLUMNS if c != "status"] + ["worker", "error"]
 
 
 def open_sweep_dir(results_dir: str | os.PathLike, sweep_id: str, document: dict[str, Any]) -> Path:
-    """Create ``results_dir/sweep_id`` with its ``sweep.json``, or reopen it (the spec must match)."""
-    path = Path(results_dir) / sweep_id
+    """Create ``results_dir/sweep_id`` with its ``sweep.json``, or reopen it (the spec must match).
+
+    The sweep directory and its ``trials`` folder must be real directories inside ``results_dir``:
+    a symbolic link in their place (which would send every trial elsewhere) is refused.
+    """
+    if not _FILE_NAME.match(sweep_id) or sweep_id in (".", ".."):
+        raise ConfigError(f"sweep id {sweep_id!r} is not allowed; expected letters, digits, '.', '_' and '-'")
+    root = check_results_dir(results_dir)
+    path = root / sweep_id
+    for part in (path, path / TRIALS):
+        if part.is_symlink() or (part.exists() and not part.is_dir()):
+            raise ConfigError(
+                f"'{part}' is {'a symbolic link' if part.is_symlink() else 'a file'}; a sweep writes only into "
+                f"real directories inside '{root}' (remove it or choose another --results-dir)"
+            )
     try:
         (path / TRIALS).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create sweep directory '{path}': {exc.strerror or exc}") from None
+    if not inside(path / TRIALS, root):
+        raise ConfigError(f"sweep directory '{path}' lies outside '{root}'; choose another --results-dir")
     spec_file = path / SWEEP_JSON
     if spec_file.is_file():
         existing = read_json(spec_file)
@@ -60,7 +75,6 @@ def open_sweep_dir(results_dir: str | os.PathLike, sweep_id: str, document: dict
             raise ConfigError(f"'{path}' holds sweep {existing.get('sweep_id')!r}, not {sweep_id!r}")
     else:
         write_json(spec_file, document)
-    _clean_scratch(path / TRIALS)
     return path
 
 
@@ -82,9 +96,12 @@ def read_sweep(path: str | os.PathLike) -> dict[str, Any]:
     return read_json(Path(path) / SWEEP_JSON)
 
 
-def _clean_scratch(trials: Path) -> None:
-    """Remove temporaries of trials whose writing was cut off (they never became trial directories)."""
-    for scratch in trials.glob(".*"):
+def clean_scratch(sweep_path: str | os.PathLike) -> None:
+    """Remove temporaries of trials whose writing was cut off (they never became trial directories).
+
+    Call it only while holding the sweep's lock: another process running the sweep writes there.
+    """
+    for scratch in (Path(sweep_path) / TRIALS).glob(".*"):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -104,15 +121,22 @@ def write_trial(sweep_path: Path, trial_id: str, files: dict[str, bytes] | None 
     trials = Path(sweep_path) / TRIALS
     final = trials / trial_id
     tmp = trials / f".tmp-{trial_id}-{secrets.token_hex(3)}"
-    tmp.mkdir(parents=True)
-    if files:
-        for name, data in files.items():
-            if not _FILE_NAME.match(name):
-                raise RunFailure(f"trial {trial_id} returned a file named {name!r}; expected a plain file name")
-            atomic_write_bytes(tmp / name, data)
-    else:
-        write_json(tmp / "config.json", document or {"run_id": trial_id})
-        write_csv(tmp / "metrics.csv", [metrics or {}], METRICS_COLUMNS)
+    try:
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise RunFailure(f"cannot write trial directory '{final}': {exc.strerror or exc}") from None
+    try:
+        if files:
+            for name, data in files.items():
+                if not _FILE_NAME.match(name):
+                    raise RunFailure(f"trial {trial_id} returned a file named {name!r}; expected a plain file name")
+                atomic_write_bytes(tmp / name, data)
+        else:
+            write_json(tmp / "config.json", document or {"run_id": trial_id})
+            write_csv(tmp / "metrics.csv", [metrics or {}], METRICS_COLUMNS)
+    except BaseException:  # a full disk, Ctrl-C: the trial keeps its previous state, no temporary is left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     old = trials / f".old-{trial_id}-{secrets.token_hex(3)}"
     try:
         if final.exists():

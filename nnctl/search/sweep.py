@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..core.errors import ConfigError, NnctlError
+from ..core.errors import ConfigError, NnctlError, RunFailure
 from ..results.sweeps import (
-    FAILED, FINISHED, find_sweep, open_sweep_dir, read_sweep, score_column, sweep_row, trial_metrics,
+    FAILED, FINISHED, clean_scratch, find_sweep, open_sweep_dir, read_sweep, score_column, sweep_row, trial_metrics,
     write_sweep_csv, write_trial,
 )
+from ..results.store import RunLock
 from ..training import RunConfig, prepare
 from .distributions import Distribution
 from .space import SearchSpace, Trial, build_space, canonical_spec, expand, sweep_id
@@ -130,6 +131,20 @@ def run_sweep(space: SearchSpace, executor, *, retry_failed: bool = False,
         "nnctl": __version__,
     }
     path = open_sweep_dir(space.base_config().results_dir, sid, document)
+    lock = RunLock(path).acquire()  # one process runs a sweep at a time; released however it ends
+    if lock.busy:
+        raise RunFailure(
+            f"sweep '{path}' is being run by another nnctl process; wait for it to finish (or stop it), "
+            f"then run 'nnctl sweep resume {path}'"
+        )
+    try:
+        clean_scratch(path)
+        return _run(space, executor, sid, trials, path, retry_failed, callbacks, poll)
+    finally:
+        lock.release()
+
+
+def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> SweepState:
     state = SweepState(sid, path, space, trials)
     todo: deque[Trial] = deque()
     for trial in trials:
