@@ -160,6 +160,7 @@ def test_integer_and_float16_inputs_are_converted_to_float32(tmp_path, write):
     (run,) = (tmp_path / "results").iterdir()
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["dtype"] == "float32"
+    assert config["data"]["dtype"] == "float32" and config["data"]["source_dtype"] == source
     with np.load(run / "weights.npz", allow_pickle=False) as weights:
         assert {weights[k].dtype for k in weights.files} == {np.dtype(np.float32)}
     curve = pd.read_csv(run / "curve.csv")

@@ -143,7 +143,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
             data = json.loads(text.decode("utf-8"))
         else:
             raise ConfigError(f"config file '{path}' must end in .toml or .json")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config file '{path}' is not UTF-8 text (byte 0x{text[exc.start]:02x} at offset {exc.start}: "
+            "binary data?); expected a TOML or JSON file of options"
+        ) from None
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"config file '{path}' cannot be parsed: {_first_line(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file '{path}' must hold a table of options, got {type(data).__name__}")

@@ -90,6 +90,8 @@ class RunRecorder:
                 "n_train": len(run.splits.X_train),
                 "n_val": len(run.splits.X_val),
                 "n_test": len(run.splits.X_test),
+                "dtype": str(run.splits.X_train.dtype),  # what the core trains on
+                "source_dtype": getattr(run.dataset, "source_dtype", None),  # what the file held
             },
             "provenance": provenance(),
         }
