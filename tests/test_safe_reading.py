@@ -158,4 +158,4 @@ def test_pickle_renamed_as_config_is_refused_by_content(tmp_path, marker, suffix
     path.write_bytes(pickle.dumps(Payload(marker)))
     assert_refused(train(tmp_path, "--config", str(path)), tmp_path,
                    f"config file '{path}' is not UTF-8 text (byte 0x80 at offset 0: binary data?); "
-                   "expected a TOML or JSON file of options")
+                   "expected a TOML or JSON file")

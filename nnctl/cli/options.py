@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from ..core.errors import ConfigError, DataError
-from ..training.config import RunConfig
+from ..training.config import RunConfig, read_options_file
 
 
 def _choices(registry_path: str, attr: str) -> str:
@@ -128,39 +125,9 @@ def run_options(func):
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
-    """Options from a TOML or JSON file (parsed as data, never executed).
-
-    A run's ``config.json`` is accepted as is: its ``config`` section holds the options.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"config file '{path}' does not exist")
-    text = path.read_bytes()
-    try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(text.decode("utf-8"))
-        elif path.suffix.lower() == ".json":
-            data = json.loads(text.decode("utf-8"))
-        else:
-            raise ConfigError(f"config file '{path}' must end in .toml or .json")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"config file '{path}' is not UTF-8 text (byte 0x{text[exc.start]:02x} at offset {exc.start}: "
-            "binary data?); expected a TOML or JSON file of options"
-        ) from None
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"config file '{path}' cannot be parsed: {_first_line(exc)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file '{path}' must hold a table of options, got {type(data).__name__}")
-    if isinstance(data.get("config"), dict):
-        data = data["config"]
-    if isinstance(data.get("run"), dict):  # [run] table in TOML
-        data = data["run"]
-    return dict(data)
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    """Options from a TOML or JSON file (parsed as data, never executed); see
+    :func:`nnctl.training.config.read_options_file`."""
+    return read_options_file(path)
 
 
 def config_from_flags(options: dict[str, Any]) -> RunConfig:

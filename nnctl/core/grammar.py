@@ -25,13 +25,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ShapeError, SpecError, UnknownComponentError, suggestion
+from .errors import ConfigError, ShapeError, SpecError, UnknownComponentError, suggestion
 from .layers.base import LAYERS, Layer
 from .registry import parse_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_DIMS = re.compile(r"^\d+(x\d+)+$")
+_DIMS = re.compile(r"^[0-9]+(x[0-9]+)+$")
+_DIGITS = re.compile(r"[0-9]+")
 PSEUDO = ("mlp", "act", "res", "residual")
+#: most layers a model string may expand to (``res(...)xN`` repeats its block N times).
+MAX_LAYERS = 10_000
+#: deepest nesting of residual blocks inside each other.
+MAX_DEPTH = 16
 
 
 @dataclass
@@ -50,6 +55,7 @@ class _Parser:
     def __init__(self, text: str):
         self.text = text
         self.i = 0
+        self.depth = 0
 
     def error(self, message: str, pos: int | None = None) -> SpecError:
         pos = self.i if pos is None else pos
@@ -113,8 +119,14 @@ class _Parser:
             name = m.group(0).lower()
             if name not in ("res", "residual"):
                 raise self.error(f"only res(...) takes a block of layers, got {name!r}", start)
+            if self.depth >= MAX_DEPTH:
+                raise self.error(
+                    f"residual blocks nested more than {MAX_DEPTH} deep; allowed: at most {MAX_DEPTH}", start
+                )
             self.i = m.end() + 1
+            self.depth += 1
             children = self.sequence(top=False)
+            self.depth -= 1
             self.skip_ws()
             if self.peek() != ")":
                 raise self.error("expected ')' to close the residual block")
@@ -122,11 +134,14 @@ class _Parser:
             repeat = 1
             if self.peek() in ("x", "X", "*"):
                 self.i += 1
-                rm = re.match(r"\d+", self.text[self.i :])
-                if not rm or int(rm.group(0)) < 1:
+                rm = _DIGITS.match(self.text, self.i)
+                digits = rm.group(0).lstrip("0") if rm else ""
+                if not digits:
                     raise self.error("expected a repeat count ≥ 1 after 'x'")
-                repeat = int(rm.group(0))
-                self.i += rm.end()
+                if len(digits) > len(str(MAX_LAYERS)) or int(digits) > MAX_LAYERS:
+                    raise self.error(f"repeat count {digits[:12]} is too large; allowed: 1 to {MAX_LAYERS}")
+                repeat = int(digits)
+                self.i = rm.end()
             return "node", Node(name="res", pos=start, children=children, repeat=repeat)
         atom = self.read_atom()
         if not atom:
@@ -156,7 +171,7 @@ class _Parser:
 
 def _values(text: str) -> list[Any]:
     if _DIMS.match(text):
-        return [int(v) for v in text.split("x")]
+        return [parse_value(v) for v in text.split("x")]
     return [parse_value(text)]
 
 
@@ -164,7 +179,23 @@ def parse_model(text: str) -> list[Node]:
     """Parse a model string into nodes (no layers built yet); SpecError points at the position."""
     if not isinstance(text, str) or not text.strip():
         raise SpecError("empty model; expected layers such as 'mlp:128,64'")
-    return _Parser(text).parse()
+    nodes = _Parser(text).parse()
+    count = sum(_count(node) for node in nodes)
+    if count > MAX_LAYERS:
+        raise ConfigError(
+            f"model {text!r} expands to {count} layers; allowed: at most {MAX_LAYERS} "
+            "(res(...)xN repeats its block N times)"
+        )
+    return nodes
+
+
+def _count(node: Node) -> int:
+    """How many layers a node becomes (an upper bound for ``mlp``: dense, norm, activation, dropout)."""
+    if node.children:
+        return node.repeat * (1 + sum(_count(child) for child in node.children))
+    if node.name == "mlp":
+        return 4 * len(node.positional)
+    return 1
 
 
 # --- building layers from nodes -------------------------------------------------------------------

@@ -27,7 +27,12 @@ from .errors import ConfigError, SpecError, UnknownComponentError, suggestion
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
-_FLOAT_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# unambiguous (digits after the point only follow a point), so a long non-number fails in linear time
+_FLOAT_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+#: longest integer literal a spec may hold (Python refuses to convert longer digit strings).
+MAX_INT_DIGITS = 4300
+#: integer hyperparameters must be below this in magnitude (what NumPy's int64 holds).
+MAX_INT = 2**63
 
 
 def parse_value(text: str) -> Any:
@@ -41,6 +46,11 @@ def parse_value(text: str) -> Any:
     if low in ("none", "null"):
         return None
     if _INT_RE.match(s):
+        digits = len(s.lstrip("+-"))
+        if digits > MAX_INT_DIGITS:
+            raise SpecError(
+                f"value {s[:12]}... has {digits} digits; allowed: integers of at most {MAX_INT_DIGITS} digits"
+            )
         return int(s)
     if _FLOAT_RE.match(s):
         return float(s)
@@ -64,13 +74,30 @@ def format_value(value: Any) -> str:
         return text
     if isinstance(value, (list, tuple)):
         return "x".join(format_value(v) for v in value)
+    if isinstance(value, int) and value.bit_length() > 14000:  # past str()'s digit limit
+        return f"<an integer of {value.bit_length()} bits>"
     return str(value)
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``format_value`` for messages: one line (text with control characters is quoted), and long
+    values cut to ``limit`` characters."""
+    text = format_value(value)
+    text = text if text.isprintable() and text.strip() else repr(text)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text)} characters)"
+
+
+def quoted(name: Any) -> str:
+    """A name for a message: ``'name'``, or its ``repr`` when it is not printable text."""
+    if isinstance(name, str) and name.isprintable() and name.strip():
+        return f"'{name}'" if len(name) <= 60 else f"'{name[:40]}...' ({len(name)} characters)"
+    return shown(name) if isinstance(name, str) else repr(name)
 
 
 def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
     """Split ``name:a,b,key=value`` into (name, positional texts, keyword texts)."""
     if not isinstance(spec, str):
-        raise SpecError(f"expected a spec string like 'name' or 'name:key=value', got {spec!r}")
+        raise SpecError(f"expected a spec string like 'name' or 'name:key=value', got {shown(spec)}")
     text = spec.strip()
     if not text:
         raise SpecError("empty spec string; expected 'name' or 'name:key=value,...'")
@@ -151,29 +178,52 @@ class Component:
 
 def _coerce(component: str, key: str, value: Any, default: Any) -> Any:
     """Convert a parsed value to the type of the parameter's default, or explain why not."""
-    if default is None or value is None:
-        return value
+    if default is None:  # no type to convert to: numbers only need to fit
+        if isinstance(value, float) and math.isfinite(value) and abs(value) >= MAX_INT:
+            raise ConfigError(f"{component}: {key}={shown(value)} is out of range; allowed: |{key}| < 2**63")
+        return _fits(component, key, value)
+    if value is None:  # the spec value "none"; a text parameter keeps it as text
+        return "none" if isinstance(default, str) else None
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
         if value in (0, 1):
             return bool(value)
-        raise ConfigError(f"{component}: {key}={format_value(value)!s} is not allowed; expected true or false")
+        raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected true or false")
     if isinstance(default, int):
         if isinstance(value, bool):
-            raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected an integer")
+            raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected an integer")
         if isinstance(value, int):
-            return value
+            return _fits(component, key, value)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected an integer")
+            return _fits(component, key, int(value))
+        raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected an integer")
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{component}: {key}={format_value(value)} is not allowed; expected a number")
-        return float(value)
+            raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected a number")
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ConfigError(
+                f"{component}: {key}={shown(value)} is out of range; allowed: a finite number"
+            ) from None
     if isinstance(default, str) and not isinstance(value, str):
         return format_value(value)
     return value
+
+
+def _fits(component: str, key: str, value: Any) -> Any:
+    """``value``, unless it is an integer too large for NumPy's int64 (then ConfigError)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_INT:
+        raise ConfigError(f"{component}: {key}={shown(value)} is out of range; allowed: integers below 2**63")
+    return value
+
+
+def _parse_for(default: Any, text: str) -> Any:
+    """A spec value for a parameter: text parameters keep the text as written (``path=1e5``), once
+    :func:`parse_value` has checked it (an over-long integer is refused either way)."""
+    value = parse_value(text)
+    return text.strip() if isinstance(default, str) else value
 
 
 class Registry:
@@ -210,13 +260,13 @@ class Registry:
 
     def lookup(self, name: str) -> type[Component]:
         """The class registered as ``name`` (or an alias), or an error listing the valid names."""
-        key = name.lower().replace("-", "_")
+        key = name.lower().replace("-", "_") if isinstance(name, str) else None
         key = self._aliases.get(key, key)
         if key not in self._classes:
             valid = self.names(include_aliases=True)
             raise UnknownComponentError(
-                f"unknown {self.kind} '{name}'; valid: {', '.join(sorted(self.names()))}"
-                + suggestion(name, valid)
+                f"unknown {self.kind} {quoted(name)}; valid: {', '.join(sorted(self.names()))}"
+                + suggestion(str(name), valid)
             )
         return self._classes[key]
 
@@ -233,7 +283,7 @@ class Registry:
             )
         kwargs: dict[str, Any] = {}
         for key, text in zip(order, positional):
-            kwargs[key] = parse_value(text)
+            kwargs[key] = _parse_for(params[key], text)
         for key, text in keywords.items():
             if key not in params:
                 raise SpecError(
@@ -242,7 +292,7 @@ class Registry:
                 )
             if key in kwargs:
                 raise SpecError(f"parameter {key!r} given twice in spec {spec!r}")
-            kwargs[key] = parse_value(text)
+            kwargs[key] = _parse_for(params[key], text)
         for key in list(kwargs):
             kwargs[key] = _coerce(cls.name, key, kwargs[key], params[key])
         return cls, kwargs
@@ -294,7 +344,13 @@ def check_range(
     high_inclusive: bool = True,
 ) -> None:
     """Raise ConfigError unless ``low <= value <= high`` (bounds optional, inclusiveness set)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    # NaN, ±inf and integers beyond the float range (which components store as floats) are never in range
+    if isinstance(value, float):
+        finite = math.isfinite(value)
+    else:
+        finite = number and abs(value) < 2**1024
+    ok = finite
     if ok and low is not None:
         ok = value >= low if low_inclusive else value > low
     if ok and high is not None:
@@ -303,8 +359,9 @@ def check_range(
         return
     lo = "" if low is None else f"{format_value(low)} {'<=' if low_inclusive else '<'} "
     hi = "" if high is None else f" {'<=' if high_inclusive else '<'} {format_value(high)}"
+    extra = " (a finite number)" if number and not finite and "inf" not in lo + hi else ""
     raise ConfigError(
-        f"{component}: {key}={format_value(value)} is out of range; allowed: {lo}{key}{hi}"
+        f"{component}: {key}={shown(value)} is out of range; allowed: {lo}{key}{hi}{extra}"
     )
 
 
@@ -313,6 +370,6 @@ def check_choice(component: str, key: str, value: Any, choices: Iterable[str]) -
     choices = list(choices)
     if value not in choices:
         raise ConfigError(
-            f"{component}: {key}={format_value(value)} is not allowed; valid: {', '.join(choices)}"
-            + suggestion(str(value), choices)
+            f"{component}: {key}={shown(value)} is not allowed; valid: {', '.join(choices)}"
+            + suggestion(format_value(value), choices)
         )

@@ -18,9 +18,17 @@ import bisect
 import math
 
 from .errors import ConfigError, TrainingError
-from .registry import Component, Registry, check_choice, check_range
+from .registry import Component, Registry, check_choice, check_range, format_value, shown
 
 SCHEDULES = Registry("schedule")
+
+
+def _count(component: str, key: str, value, low: int) -> int:
+    """An integer hyperparameter >= ``low`` (integral floats accepted), else ConfigError."""
+    check_range(component, key, value, low)
+    if isinstance(value, float) and not value.is_integer():
+        raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected an integer >= {low}")
+    return int(value)
 
 
 class Schedule(Component):
@@ -78,9 +86,8 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1):
         super().__init__()
-        self.step_size = step_size
+        self.step_size = _count(self.name, "step_size", step_size, 1)
         self.gamma = gamma
-        check_range(self.name, "step_size", step_size, 1)
         check_range(self.name, "gamma", gamma, 0, 1, low_inclusive=False)
 
     def lr_at(self, step: int) -> float:
@@ -98,8 +105,8 @@ class MultiStep(Schedule):
     def __init__(self, milestones: str = "30/60/90", gamma: float = 0.1):
         super().__init__()
         if isinstance(milestones, (list, tuple)):
-            milestones = "/".join(str(m) for m in milestones)
-        self.milestones = str(milestones).strip()
+            milestones = "/".join(format_value(m) for m in milestones)
+        self.milestones = (milestones if isinstance(milestones, str) else format_value(milestones)).strip()
         self.gamma = gamma
         check_range(self.name, "gamma", gamma, 0, 1, low_inclusive=False)
         try:
@@ -108,7 +115,7 @@ class MultiStep(Schedule):
             values = []
         if not values or values[0] < 1 or any(b <= a for a, b in zip(values, values[1:])):
             raise ConfigError(
-                f"{self.name}: milestones={self.milestones} is not allowed; "
+                f"{self.name}: milestones={shown(self.milestones)} is not allowed; "
                 "expected increasing positive epoch numbers separated by '/', e.g. 30/60/90"
             )
         self.epoch_milestones = values
@@ -209,13 +216,13 @@ class OneCycle(Schedule):
         anneal: str = "cos",
     ):
         super().__init__()
+        if max_lr is not None:
+            check_range(self.name, "max_lr", max_lr, 0)
         self.max_lr = None if max_lr is None else float(max_lr)
         self.pct_start = pct_start
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
         self.anneal = anneal
-        if max_lr is not None:
-            check_range(self.name, "max_lr", max_lr, 0)
         check_range(self.name, "pct_start", pct_start, 0, 1, low_inclusive=False, high_inclusive=False)
         check_range(self.name, "div_factor", div_factor, 0, low_inclusive=False)
         check_range(self.name, "final_div_factor", final_div_factor, 0, low_inclusive=False)
@@ -267,13 +274,12 @@ class ReduceOnPlateau(Schedule):
     ):
         super().__init__()
         self.factor = factor
-        self.patience = patience
+        self.patience = _count(self.name, "patience", patience, 0)
         self.min_lr = min_lr
         self.threshold = threshold
         self.mode = mode
         self.stop_after_decay = stop_after_decay
         check_range(self.name, "factor", factor, 0, 1, low_inclusive=False, high_inclusive=False)
-        check_range(self.name, "patience", patience, 0)
         check_range(self.name, "min_lr", min_lr, 0)
         check_range(self.name, "threshold", threshold, 0)
         check_choice(self.name, "mode", mode, ["min", "max"])

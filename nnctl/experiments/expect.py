@@ -37,6 +37,10 @@ AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {
     "median": lambda v: float(np.median(v)),
     "std": lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
 }
+#: deepest nesting of parentheses and unary minus signs in an expectation.
+MAX_DEPTH = 50
+#: most operators (arithmetic, comparisons, and/or) in one expectation; evaluation recurses over them.
+MAX_OPERATORS = 200
 COMPARISONS = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal, "==": np.equal, "!=": np.not_equal}
 
 
@@ -92,6 +96,8 @@ class Expectation:
         self.text = text.strip()
         self.toks = _tokens(self.text)
         self.i = 0
+        self.depth = 0
+        self.operators = 0
         self.selectors: list[Selector] = []
         self.tree = self._or()
         if self.i != len(self.toks):
@@ -107,6 +113,12 @@ class Expectation:
         where = f"at position {tok[2]}" if tok else "at the end"
         raise ConfigError(f"expectation {self.text!r}: {what} {where}")
 
+    def _operator(self) -> None:
+        """Count one more operator; refuse expectations with more than MAX_OPERATORS."""
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            self._fail(f"more than {MAX_OPERATORS} operators; allowed: at most {MAX_OPERATORS}")
+
     def _take(self, value: str) -> None:
         tok = self._peek()
         if tok is None or tok[1] != value:
@@ -117,6 +129,7 @@ class Expectation:
         node = self._and()
         while (tok := self._peek()) and tok[0] == "name" and tok[1] == "or":
             self.i += 1
+            self._operator()
             node = ("or", node, self._and())
         return node
 
@@ -124,6 +137,7 @@ class Expectation:
         node = self._comparison()
         while (tok := self._peek()) and tok[0] == "name" and tok[1] == "and":
             self.i += 1
+            self._operator()
             node = ("and", node, self._comparison())
         return node
 
@@ -139,6 +153,7 @@ class Expectation:
         node = self._product()
         while (tok := self._peek()) and tok[1] in "+-" and tok[0] == "op":
             self.i += 1
+            self._operator()
             node = (tok[1], node, self._product())
         return node
 
@@ -146,6 +161,7 @@ class Expectation:
         node = self._atom()
         while (tok := self._peek()) and tok[1] in "*/" and tok[0] == "op":
             self.i += 1
+            self._operator()
             node = (tok[1], node, self._atom())
         return node
 
@@ -157,14 +173,19 @@ class Expectation:
         if kind == "num":
             self.i += 1
             return ("num", float(value))
-        if value == "(":
+        if value in ("(", "-") and kind == "op":
+            if self.depth >= MAX_DEPTH:
+                self._fail(f"parentheses or minus signs nested more than {MAX_DEPTH} deep")
             self.i += 1
-            node = self._sum()
-            self._take(")")
+            self.depth += 1
+            if value == "(":
+                node = self._sum()
+                self._take(")")
+            else:
+                self._operator()
+                node = ("-", ("num", 0.0), self._atom())
+            self.depth -= 1
             return node
-        if value == "-":
-            self.i += 1
-            return ("-", ("num", 0.0), self._atom())
         if kind == "name":
             return ("sel", self._selector())
         self._fail("expected a number or a metric")
@@ -184,8 +205,8 @@ class Expectation:
         if (tok := self._peek()) and tok[1] == "@":
             self.i += 1
             tok = self._peek()
-            if tok is None or tok[0] != "num" or not tok[1].isdigit():
-                self._fail("expected an epoch number after '@'")
+            if tok is None or tok[0] != "num" or not tok[1].isdigit() or len(tok[1]) > 9:
+                self._fail("expected an epoch number (at most 9 digits) after '@'")
             sel.epoch = int(tok[1])
             self.i += 1
         if (tok := self._peek()) and tok[1] == ".":

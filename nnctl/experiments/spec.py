@@ -26,12 +26,13 @@ expectation filters them with ``[sweep=<label>]``. Files are parsed as data, nev
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import ConfigError, DataError, NnctlError, suggestion
+from ..core.registry import quoted, shown
+from ..training.config import read_table_file
 from .expect import Expectation
 
 TOP_KEYS = {"name", "claim", "hypothesis", "source", "expect", "metric", "kind", "repeats", "trials",
@@ -64,7 +65,8 @@ class Experiment:
                     for label, spec in value.items():
                         target = raw.setdefault("sweeps", {}).setdefault(label, {})
                         for k, v in spec.items():
-                            target[k] = {**target.get(k, {}), **v} if isinstance(v, dict) else v
+                            both = isinstance(v, dict) and isinstance(target.get(k, {}), dict)
+                            target[k] = {**target.get(k, {}), **v} if both else v
                 else:
                     raw[key] = value
         base = self._resolve_data(dict(raw.get("base") or {}))
@@ -97,21 +99,24 @@ def read_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"experiment file '{path}' does not exist")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"experiment file '{path}' cannot be parsed: {str(exc).splitlines()[0]}") from None
-    unknown = set(raw) - TOP_KEYS
-    if unknown:
-        raise ConfigError(
-            f"experiment file '{path}' has unknown key(s) {', '.join(sorted(unknown))}; valid: {', '.join(sorted(TOP_KEYS))}"
-        )
+    raw = read_table_file(path, "experiment file")
+    _check_keys(path, "", raw, TOP_KEYS)
     for key in ("name", "claim", "hypothesis", "expect"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"experiment file '{path}' needs a non-empty string '{key}'")
-    for label, spec in (raw.get("sweeps") or {}).items():
-        if not isinstance(spec, dict) or set(spec) - SWEEP_KEYS:
-            raise ConfigError(f"experiment file '{path}': [sweeps.{label}] allows only {', '.join(sorted(SWEEP_KEYS))}")
+    for key in ("source", "metric", "notes"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"experiment file '{path}': '{key}' must be a string, got {type(raw[key]).__name__}")
+    _check_sweep(path, "", raw)
+    for label, spec in _table(path, "sweeps", raw.get("sweeps")).items():
+        _check_keys(path, f"sweeps.{shown(label)}", spec, SWEEP_KEYS)
+        _check_sweep(path, f"sweeps.{shown(label)}.", spec)
+    fast = _table(path, "fast", raw.get("fast"))
+    _check_keys(path, "fast", fast, SWEEP_KEYS | {"sweeps"})
+    _check_sweep(path, "fast.", fast)
+    for label, spec in _table(path, "fast.sweeps", fast.get("sweeps")).items():
+        _check_keys(path, f"fast.sweeps.{shown(label)}", spec, SWEEP_KEYS)
+        _check_sweep(path, f"fast.sweeps.{shown(label)}.", spec)
     return Experiment(
         path=path,
         name=raw["name"],
@@ -124,13 +129,41 @@ def read_experiment(path: str | Path) -> Experiment:
     )
 
 
+def _table(path: Path, where: str, value: Any) -> dict[str, Any]:
+    """``value`` when it is a table (None counts as an empty one), else a ConfigError naming ``where``."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"experiment file '{path}': '{where}' must be a table ([{where}]), got {type(value).__name__}"
+        )
+    return value
+
+
+def _check_keys(path: Path, where: str, table: Any, allowed: set[str]) -> None:
+    """Every key of ``table`` is allowed; an unknown one is named with the closest valid key."""
+    table = _table(path, where or "(top level)", table)
+    for key in sorted(set(table) - allowed):
+        place = f" in [{where}]" if where else ""
+        raise ConfigError(
+            f"experiment file '{path}': unknown key {quoted(key)}{place}; valid: {', '.join(sorted(allowed))}"
+            + suggestion(key, allowed)
+        )
+
+
+def _check_sweep(path: Path, prefix: str, spec: dict[str, Any]) -> None:
+    """The sweep settings that must be tables (``base``, ``params``) are tables."""
+    for key in ("base", "params"):
+        _table(path, prefix + key, spec.get(key))
+
+
 def list_experiments(folder: str | Path) -> list[Experiment]:
     """Every experiment file in ``folder`` (files that are plain sweep specs are skipped)."""
     out = []
     for path in sorted(Path(folder).glob("*.toml")):
         try:
-            text = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            text = read_table_file(path, "experiment file")
+        except NnctlError:
             continue
         if "claim" in text and "expect" in text:
             out.append(read_experiment(path))

@@ -28,9 +28,11 @@ import numpy as np
 
 from ..core.errors import ConfigError
 
-_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"  # unambiguous: linear-time failure
 _RANGE = re.compile(rf"^(uniform|loguniform|int):({_NUMBER}):({_NUMBER})$")
 FORMS = "uniform:a:b, loguniform:a:b, int:a:b, choice:x,y,z"
+#: largest |bound| of int:a:b (integers up to 2**53 are exact as floats).
+MAX_INT_BOUND = 2**53
 
 
 def split_values(text: str) -> list[str]:
@@ -57,18 +59,19 @@ class Distribution:
         return self.kind in ("int", "choice")
 
     def support(self) -> list[Any]:
-        """Every value of a discrete distribution, in order."""
+        """Every value of a discrete distribution, in order (a lazy ``range`` for ``int``)."""
         if self.kind == "choice":
             return list(self.values)
         if self.kind == "int":
-            return list(range(int(self.low), int(self.high) + 1))
+            return range(int(self.low), int(self.high) + 1)  # type: ignore[return-value]
         raise ConfigError(f"'{self}' is continuous; it has no finite list of values")
 
     def sample(self, rng: np.random.Generator) -> Any:
+        """One draw from ``rng``; continuous draws are rounded but stay within [low, high]."""
         if self.kind == "uniform":
-            return _round(rng.uniform(self.low, self.high))
+            return self._clip(_round(rng.uniform(self.low, self.high)))
         if self.kind == "loguniform":
-            return _round(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+            return self._clip(_round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
         if self.kind == "int":
             return int(rng.integers(int(self.low), int(self.high), endpoint=True))
         return self.values[int(rng.integers(len(self.values)))]
@@ -81,6 +84,18 @@ class Distribution:
         if self.kind == "int":
             return f"int:{int(self.low)}:{int(self.high)}"
         return f"{self.kind}:{self.low!r}:{self.high!r}"
+
+
+    def _clip(self, x: float) -> float:
+        return min(max(x, self.low), self.high)
+
+
+def _exact_int(text: str, value: float) -> int:
+    """The integer a bound's text spells (exact for digit strings, which floats may round)."""
+    digits = text.strip().lstrip("+-")
+    if digits.isascii() and digits.isdigit():
+        return int(text) if len(digits) <= 30 else (MAX_INT_BOUND + 1) * (-1 if text.strip()[0] == "-" else 1)
+    return int(value)
 
 
 def _round(x: float) -> float:
@@ -103,13 +118,20 @@ def parse_distribution(key: str, text: str) -> Distribution:
     if match is None:
         raise ConfigError(f"{key}={text!r} is not a distribution; allowed: {FORMS}")
     kind, low, high = match.group(1), float(match.group(2)), float(match.group(3))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ConfigError(f"{key}={text!r}: the bounds of {kind}:a:b must be finite numbers")
     if kind == "int":
         if not (low.is_integer() and high.is_integer()):
             raise ConfigError(f"{key}={text!r}: int bounds must be integers, e.g. int:16:128")
+        exact = [_exact_int(match.group(i), v) for i, v in ((2, low), (3, high))]
+        if max(abs(b) for b in exact) > MAX_INT_BOUND:
+            raise ConfigError(f"{key}={text!r}: int bounds are out of range; allowed: -2**53 <= a <= b <= 2**53")
         if low > high:
             raise ConfigError(f"{key}={text!r}: int:a:b needs a <= b")
     elif not low < high:
         raise ConfigError(f"{key}={text!r}: {kind}:a:b needs a < b")
+    if kind == "uniform" and not math.isfinite(high - low):
+        raise ConfigError(f"{key}={text!r}: uniform:a:b needs b - a to be a finite number")
     if kind == "loguniform" and low <= 0:
         raise ConfigError(f"{key}={text!r}: loguniform:a:b needs 0 < a < b (it samples log x)")
     return Distribution(kind, low, high)

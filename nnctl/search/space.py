@@ -24,12 +24,16 @@ import hashlib
 import itertools
 import json
 import math
+import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import ConfigError, suggestion
+from ..core.registry import quoted
 from ..results.store import sanitize_name
 from ..training.config import RunConfig
 from .distributions import Distribution, is_distribution, parse_distribution, split_values
@@ -38,6 +42,9 @@ KINDS = ("grid", "random")
 UNHASHED = ("name", "results_dir")  # bookkeeping: where and under what label, not what is trained
 NOT_AXES = ("name", "results_dir")
 SAMPLE_WITH_CHOICE = 1_000_000  # discrete spaces up to this size are sampled by np.random.Generator.choice
+#: most trials one sweep may expand to (points × repeats).
+MAX_TRIALS = 10_000
+_UINT = re.compile(r"[0-9]{1,30}")
 
 
 @dataclass
@@ -149,24 +156,32 @@ def parse_param(text: str) -> tuple[str, list[str] | str]:
 
 def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
     """Check and normalize a raw spec (keys: name, base, params, zip, repeats, trials, sweep_seed)."""
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"sweep kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"a sweep spec must be a table of settings, got {type(raw).__name__}")
+    for table in ("base", "params"):
+        if raw.get(table) is not None and not isinstance(raw[table], dict):
+            raise ConfigError(f"sweep '{table}' must be a table of options, got {type(raw[table]).__name__}")
     base = dict(raw.get("base") or {})
     name = raw.get("name") or base.pop("name", None) or ""
+    if not isinstance(name, (str, int, float)) or isinstance(name, bool):
+        raise ConfigError(f"sweep name={name!r} is not allowed; expected a string")
     base.pop("name", None)
     base_cfg = RunConfig.from_dict(base)  # unknown or bad base options fail here
     base = {k.replace("-", "_"): v for k, v in base.items()}
     base = {k: getattr(base_cfg, k) for k in base}
     repeats = 1 if raw.get("repeats") is None else _positive_int("repeats", raw["repeats"])
     space = SearchSpace(kind=kind, base=base, repeats=repeats, name=str(name))
-    zipped = {_axis_name(n) for g in (raw.get("zip") or []) for n in (split_values(g) if isinstance(g, str) else g)}
+    zip_raw = _zip_lists(raw.get("zip") or [])
+    zipped = {_axis_name(n) for group in zip_raw for n in group}
     for key, values in (raw.get("params") or {}).items():
         key = _axis_name(key)
         if key in space.params:
             raise ConfigError(f"axis '{key}' is given twice; give each axis once")
         # a zipped axis may repeat a value: the tuples walked together must differ, not each value
         space.params[key] = _axis_values(kind, key, values, base_cfg, unique=key not in zipped)
-    space.zip = _zip_groups(raw.get("zip") or [], space)
+    space.zip = _zip_groups(zip_raw, space)
     if repeats > 1 and "seed" in space.params:
         raise ConfigError("repeats and a 'seed' axis both set the seed; use one of them")
     if kind == "random":
@@ -176,9 +191,39 @@ def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
             raise ConfigError("random search needs a number of trials, e.g. --trials 20 (or trials = 20 in the spec)")
         space.trials = _positive_int("trials", raw["trials"])
         space.sweep_seed = _seed(raw.get("sweep_seed", 0))
+        size = space.size()
+        points = space.trials if size is None else min(space.trials, size)
     elif not space.params and repeats == 1:
         raise ConfigError("a sweep needs at least one axis, e.g. --param lr=0.1,0.01 (or --repeats K)")
+    else:
+        points = space.size() or 1
+    if points * repeats > MAX_TRIALS:
+        raise ConfigError(
+            f"this sweep expands to {points} points x {repeats} repeats = {points * repeats} trials; "
+            f"allowed: at most {MAX_TRIALS}"
+        )
     return space
+
+
+def _zip_lists(groups: Any) -> list[list[Any]]:
+    """The zip setting as lists of axis names: ``[["lr", "batch_size"]]``, ``["lr,batch_size"]`` or
+    ``"lr,batch_size"``."""
+    if isinstance(groups, str):
+        groups = [groups]
+    if not isinstance(groups, (list, tuple)):
+        raise ConfigError(
+            f"zip={groups!r} is not allowed; expected groups of axis names, e.g. [[\"lr\", \"batch_size\"]]"
+        )
+    out = []
+    for group in groups:
+        names = split_values(group) if isinstance(group, str) else group
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise ConfigError(
+                f"zip group {group!r} is not allowed; expected axis names, "
+                "e.g. [\"lr\", \"batch_size\"] or \"lr,batch_size\""
+            )
+        out.append(list(names))
+    return out
 
 
 def _axis_name(key: str) -> str:
@@ -187,7 +232,7 @@ def _axis_name(key: str) -> str:
     if norm in NOT_AXES:
         raise ConfigError(f"'{norm}' cannot be a sweep axis; it names the sweep, not a run option to vary")
     if norm not in names:
-        raise ConfigError(f"unknown sweep axis '{key}'; valid: {', '.join(names)}" + suggestion(norm, names))
+        raise ConfigError(f"unknown sweep axis {quoted(key)}; valid: {', '.join(names)}" + suggestion(norm, names))
     return norm
 
 
@@ -206,7 +251,12 @@ def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig, unique: 
         values = [values]
     if isinstance(values, Distribution):
         if values.kind == "choice" or (kind == "grid" and values.discrete):
-            values = values.support()  # choice:a,b is the list a,b; a grid walks int:a:b
+            if len(values.support()) > MAX_TRIALS:
+                raise ConfigError(
+                    f"grid axis {key}={values} has {len(values.support())} values; allowed: at most {MAX_TRIALS} "
+                    "(use 'nnctl sweep random' to sample a large range)"
+                )
+            values = list(values.support())  # choice:a,b is the list a,b; a grid walks int:a:b
         elif kind == "grid":
             raise ConfigError(f"grid axis {key}={values} is continuous; give a list of values or use 'nnctl sweep random'")
         else:
@@ -215,8 +265,11 @@ def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig, unique: 
             return values
     if not values:
         raise ConfigError(f"axis {key} has no values")
+    if len(values) > MAX_TRIALS:
+        raise ConfigError(f"axis {key} has {len(values)} values; allowed: at most {MAX_TRIALS}")
     coerced = [_coerce(key, v, base_cfg) for v in values]
-    dupes = sorted({str(v) for v in coerced if coerced.count(v) > 1})
+    counts = Counter(coerced)
+    dupes = sorted({str(v) for v in coerced if counts[v] > 1})
     if dupes and unique:
         raise ConfigError(f"axis {key} lists {', '.join(dupes)} more than once; give each value once")
     return coerced
@@ -226,9 +279,8 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
     """``[["lr", "batch_size"]]`` or ``["lr,batch_size"]``: axes walked together, lengths equal."""
     out: list[list[str]] = []
     seen: set[str] = set()
-    for group in groups if isinstance(groups, list) else [groups]:
-        names = split_values(group) if isinstance(group, str) else list(group)
-        names = [_axis_name(n) for n in names]
+    for group in _zip_lists(groups):
+        names = [_axis_name(n) for n in group]
         if len(names) < 2:
             raise ConfigError(f"zip group {names} needs at least two axes, e.g. --zip lr,batch_size")
         for n in names:
@@ -244,7 +296,8 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
             listed = ", ".join(f"{n} has {k}" for n, k in lengths.items())
             raise ConfigError(f"zipped axes must have equal lengths: {listed}")
         tuples = [str(t) for t in zip(*(space.params[n] for n in names))]
-        dupes = sorted({t for t in tuples if tuples.count(t) > 1})
+        counts = Counter(tuples)
+        dupes = sorted({t for t in tuples if counts[t] > 1})
         if dupes:
             raise ConfigError(f"zipped axes {', '.join(names)} list {', '.join(dupes)} more than once; give each combination once")
         out.append(names)
@@ -252,13 +305,16 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
 
 
 def _positive_int(what: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit() or int(value) < 1:
-        raise ConfigError(f"{what}={value!r} is not allowed; expected an integer >= 1")
+    """An integer 1..MAX_TRIALS given as an int or a digit string."""
+    ok = isinstance(value, (int, str)) and not isinstance(value, bool) and _UINT.fullmatch(str(value).strip())
+    if not ok or not 1 <= int(value) <= MAX_TRIALS:
+        raise ConfigError(f"{what}={value!r} is not allowed; expected an integer from 1 to {MAX_TRIALS}")
     return int(value)
 
 
 def _seed(value: Any) -> int:
-    if isinstance(value, bool) or not str(value).strip().isdigit():
+    """A non-negative integer seed given as an int or a digit string."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not _UINT.fullmatch(str(value).strip()):
         raise ConfigError(f"sweep_seed={value!r} is not allowed; expected an integer >= 0")
     return int(value)
 
@@ -285,8 +341,21 @@ def expand(space: SearchSpace) -> list[Trial]:
 def _group_values(space: SearchSpace, group: tuple[str, ...]) -> list[tuple[Any, ...]]:
     first = space.params[group[0]]
     if isinstance(first, Distribution):
-        return [(v,) for v in first.support()]
+        return _Singles(first.support())  # type: ignore[return-value]
     return list(zip(*(space.params[n] for n in group)))
+
+
+class _Singles(Sequence):
+    """The values of a discrete distribution as 1-tuples, without building the list."""
+
+    def __init__(self, values: Sequence):
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return (self.values[i],)
 
 
 def _grid_points(space: SearchSpace) -> list[dict[str, Any]]:

@@ -22,11 +22,12 @@ Flags override the file: base options and axes key by key, the other settings as
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import ConfigError, DataError, suggestion
+from ..core.registry import quoted
+from ..training.config import read_table_file
 
 SPEC_KEYS = ("name", "base", "params", "zip", "repeats", "trials", "sweep_seed")
 
@@ -38,14 +39,12 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
         raise DataError(f"sweep spec '{path}' does not exist")
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"sweep spec '{path}' must be a .toml file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"sweep spec '{path}' cannot be parsed: {str(exc).splitlines()[0]}") from None
+    data = read_table_file(path, "sweep spec")
     for key in data:
         if key not in SPEC_KEYS:
             raise ConfigError(
-                f"sweep spec '{path}': unknown key '{key}'; valid: {', '.join(SPEC_KEYS)}" + suggestion(key, SPEC_KEYS)
+                f"sweep spec '{path}': unknown key {quoted(key)}; valid: {', '.join(SPEC_KEYS)}"
+                + suggestion(key, SPEC_KEYS)
             )
     for table in ("base", "params"):
         if table in data and not isinstance(data[table], dict):

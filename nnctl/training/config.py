@@ -10,11 +10,17 @@ hyperparameters) so that ``config.json`` replays the run exactly.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
+import tomllib
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError, suggestion
-from ..core.registry import check_choice, check_range
+from ..core.errors import ConfigError, DataError, suggestion
+from ..core.registry import check_choice, check_range, quoted
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,30}")
 
 
 @dataclass
@@ -110,16 +116,23 @@ class RunConfig:
     def from_dict(cls, options: dict[str, Any], *, base: "RunConfig | None" = None) -> "RunConfig":
         """Build from a dict of options (unknown keys are errors), on top of ``base`` if given."""
         names = cls.option_names()
+        if not isinstance(options, dict):
+            raise ConfigError(f"run options must be a table of option = value, got {type(options).__name__}")
         values = dataclasses.asdict(base) if base is not None else {}
         values.pop("extra", None)
         for key, value in options.items():
-            norm = key.replace("-", "_")
+            norm = str(key).replace("-", "_")
             if norm not in names:
                 raise ConfigError(
-                    f"unknown option '{key}'; valid: {', '.join(names)}" + suggestion(norm, names)
+                    f"unknown option {quoted(key)}; valid: {', '.join(names)}" + suggestion(norm.lower(), names)
                 )
             values[norm] = _coerce_option(norm, value)
         return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "RunConfig":
+        """The run configuration in a TOML or JSON options file (see :func:`read_options_file`)."""
+        return cls.from_dict(read_options_file(path))
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -154,29 +167,41 @@ def _coerce_option(key: str, value: Any) -> Any:
             except ValueError:
                 raise ConfigError(f"{key}={value!r} is not allowed; expected a number") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key}={value!r} is not allowed; expected a number")
-        return float(value)
+            raise ConfigError(f"{key}={_short(value)} is not allowed; expected a number")
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond the float range
+            raise ConfigError(f"{key}={_short(value)} is out of range; allowed: a finite number") from None
     if key in _INTS:
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
             return int(value)
         if isinstance(value, float) and value.is_integer():
             return int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}={value!r} is not allowed; expected an integer")
+            raise ConfigError(f"{key}={_short(value)} is not allowed; expected an integer")
         return value
     if key in _BOOLS:
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0"):
             return value.lower() in ("true", "yes", "1")
-        raise ConfigError(f"{key}={value!r} is not allowed; expected true or false")
+        raise ConfigError(f"{key}={_short(value)} is not allowed; expected true or false")
     if key == "batch_size":
         return parse_batch_size(value)
     if not isinstance(value, str):
-        if key in ("name", "data", "model") and isinstance(value, (int, float)):
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if key in ("name", "data", "model") and number and not (isinstance(value, int) and value.bit_length() > 256):
             return str(value)
-        raise ConfigError(f"{key}={value!r} is not allowed; expected a string")
+        raise ConfigError(f"{key}={_short(value)} is not allowed; expected a string")
     return value
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (huge integers included)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"<an integer of {value.bit_length()} bits>"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_batch_size(value: Any) -> int | str:
@@ -184,10 +209,65 @@ def parse_batch_size(value: Any) -> int | str:
     if isinstance(value, str):
         if value.strip().lower() == "full":
             return "full"
-        if value.strip().isdigit():
+        if _INT_TEXT.fullmatch(value.strip()):
             value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(
-            f"batch_size={value!r} is not allowed; expected a positive integer (1 = stochastic) or 'full'"
+            f"batch_size={_short(value)} is not allowed; expected a positive integer (1 = stochastic) or 'full'"
         )
     return value
+
+
+# --- option files ----------------------------------------------------------------------------------
+
+
+def read_table_file(path: str | Path, what: str) -> dict[str, Any]:
+    """The top-level table of a TOML (or, for a ``.json`` suffix, JSON) file, parsed as data.
+
+    Every way a file can fail to be read — missing, unreadable, not UTF-8, malformed, nested too
+    deeply, an integer too long to convert, not a table at the top — is a DataError or ConfigError
+    whose one-line message names the file (``what`` says what the file is, e.g. "config file").
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{what} '{path}' does not exist")
+    suffix = path.suffix.lower()
+    raw = b""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+        data = json.loads(text) if suffix == ".json" else tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} '{path}' is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}: "
+            "binary data?); expected a TOML or JSON file"
+        ) from None
+    except OSError as exc:
+        raise DataError(f"{what} '{path}' cannot be read: {exc.strerror or type(exc).__name__}") from None
+    except RecursionError:
+        raise ConfigError(f"{what} '{path}' cannot be parsed: values are nested too deeply") from None
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, UnicodeDecodeError, over-long integers
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "integer string conversion" in first:
+            first = "an integer has more than 4300 digits"
+        raise ConfigError(f"{what} '{path}' cannot be parsed: {first}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} '{path}' must hold a table of options, got {type(data).__name__}")
+    return data
+
+
+def read_options_file(path: str | Path) -> dict[str, Any]:
+    """Run options from a ``.toml`` or ``.json`` file (what ``nnctl train --config FILE`` reads).
+
+    A run's ``config.json`` is accepted as is (its ``config`` section holds the options), and so is
+    a TOML file whose options sit in a ``[run]`` table.
+    """
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() not in (".toml", ".json"):
+        raise ConfigError(f"config file '{path}' must end in .toml or .json")
+    data = read_table_file(path, "config file")
+    if isinstance(data.get("config"), dict):
+        data = data["config"]
+    if isinstance(data.get("run"), dict):  # [run] table in TOML
+        data = data["run"]
+    return dict(data)

@@ -23,14 +23,21 @@ whole-buffer NumPy calls. Layers must therefore update parameters and gradients 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..registry import Component, Registry
 
 LAYERS = Registry("layer")
+
+#: most parameters a model may have (float32 parameters, gradients and optimizer state: ~1.6 GB).
+MAX_PARAMS = 100_000_000
+#: most values one layer may output per sample (its activations for a batch are this × batch size).
+MAX_OUTPUT_VALUES = 10_000_000
 
 
 @dataclass
@@ -57,6 +64,8 @@ class BuildContext:
     rng: np.random.Generator
     dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: parameters declared so far by the layers built in this context (checked against MAX_PARAMS).
+    n_params: int = 0
 
 
 class Layer(Component):
@@ -89,8 +98,16 @@ class Layer(Component):
         self.input_shape = tuple(int(d) for d in input_shape)
         self.rng = ctx.rng
         self.dtype = np.dtype(ctx.dtype)
+        self._ctx = ctx
         self.param_specs = []
-        self.output_shape = self.compute_output_shape(self.input_shape)
+        shape = tuple(int(d) for d in self.compute_output_shape(self.input_shape))
+        size = math.prod(shape)
+        if size > MAX_OUTPUT_VALUES:
+            raise ConfigError(
+                f"{self.label()} outputs {size} values per sample (shape {shape}); "
+                f"allowed: at most {MAX_OUTPUT_VALUES} per layer"
+            )
+        self.output_shape = shape
         return self.output_shape
 
     def compute_output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -106,10 +123,21 @@ class Layer(Component):
         fan_out: int = 1,
         regularize: bool = False,
     ) -> None:
-        """Declare a parameter; the model allocates it and places views in params/grads."""
-        self.param_specs.append(
-            ParamSpec(self, name, tuple(int(s) for s in shape), initializer, fan_in, fan_out, regularize)
-        )
+        """Declare a parameter; the model allocates it and places views in params/grads.
+
+        Raises ConfigError when the model would exceed ``MAX_PARAMS`` parameters.
+        """
+        shape = tuple(int(s) for s in shape)
+        ctx = getattr(self, "_ctx", None)
+        total = math.prod(shape) + (ctx.n_params if ctx is not None else 0)
+        if total > MAX_PARAMS:
+            raise ConfigError(
+                f"{self.label()}: parameter {name} of shape {shape} brings the model to {total} parameters; "
+                f"allowed: at most {MAX_PARAMS}"
+            )
+        if ctx is not None:
+            ctx.n_params = total
+        self.param_specs.append(ParamSpec(self, name, shape, initializer, fan_in, fan_out, regularize))
 
     def children(self) -> list["Layer"]:
         """Sub-layers of a container (residual block); empty for plain layers."""

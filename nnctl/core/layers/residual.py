@@ -25,7 +25,13 @@ class Residual(Layer):
         super().__init__()
         if not layers:
             raise ConfigError("residual: a block needs at least one layer inside, e.g. res(dense:64,relu,dense:64)")
+        if not isinstance(layers, (list, tuple)) or not all(isinstance(layer, Layer) for layer in layers):
+            raise ConfigError(
+                f"residual: layers of type {type(layers).__name__} are not allowed; expected a list of layers — "
+                "write a block in a model string, e.g. res(dense:64,relu,dense:64)"
+            )
         self.layers = list(layers)
+        self.projected = False  # set by build: whether the skip needs a projection
         self.projection_init = projection_init
         self._proj_init = _initializer(projection_init)
 
