@@ -1,6 +1,5 @@
 """Augmentation in training runs (mixup included) and the augment-preview command."""
 
-import json
 
 import numpy as np
 import pytest

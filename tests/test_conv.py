@@ -296,3 +296,13 @@ def test_spec_values_parse_as_int_or_string():
 def test_bad_hyperparameters_are_config_errors(spec, fragment):
     with pytest.raises(ConfigError, match=fragment):
         LAYERS.get(spec)
+
+
+def test_conv_refuses_kernels_and_padding_that_would_only_see_zeros():
+    """A 'same' kernel larger than the image, or padding larger than the image, builds huge im2col
+    buffers of padding; both are refused when the model is built, before anything is allocated."""
+    with pytest.raises(ShapeError, match="kernel 9x9 is larger than the input image 8x8; with padding=same"):
+        built_conv(2, 9, 1, "same", (1, 8, 8))
+    with pytest.raises(ConfigError, match="padding=9 is not allowed for a 8x8 input image"):
+        built_conv(2, 3, 1, 9, (1, 8, 8))
+    assert built_conv(2, 3, 1, 8, (1, 8, 8)).output_shape == (2, 22, 22)

@@ -24,12 +24,12 @@ def is_file_spec(spec: str) -> bool:
     head = spec.partition(":")[0].strip().lower().replace("-", "_")
     if head in DATASETS:
         return False
-    return (
-        spec.lower().endswith(SUFFIXES)
-        or "/" in spec
-        or os.sep in spec
-        or Path(spec).is_file()
-    )
+    if spec.lower().endswith(SUFFIXES) or "/" in spec or os.sep in spec:
+        return True
+    try:
+        return Path(spec).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, or holding a NUL byte
+        return False
 
 
 def load_dataset(

@@ -130,6 +130,16 @@ class Conv2D(Layer):
     def compute_output_shape(self, input_shape):
         c, h, w = image_shape("conv2d", input_shape)
         k, s = self.kernel, self.stride
+        if self.padding == "same" and (k > h or k > w):
+            raise ShapeError(
+                f"conv2d: kernel {k}x{k} is larger than the input image {h}x{w}; with padding=same "
+                f"it would see mostly padding; use a kernel of at most {min(h, w)}"
+            )
+        if isinstance(self.padding, int) and self.padding > max(h, w):
+            raise ConfigError(
+                f"conv2d: padding={self.padding} is not allowed for a {h}x{w} input image: it would "
+                f"mostly convolve zeros; use padding <= {max(h, w)}, same or valid"
+            )
         (top, bottom, ho), (left, right, wo) = (_pads(h, k, s, self.padding), _pads(w, k, s, self.padding))
         if h + top + bottom < k or w + left + right < k:
             raise ShapeError(
