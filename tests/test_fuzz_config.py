@@ -14,7 +14,8 @@ import math
 import tomllib
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzz_settings import FUZZ
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nnctl.cli.options import read_config_file
@@ -25,13 +26,6 @@ from nnctl.search.space import MAX_TRIALS, build_space, expand
 from nnctl.search.specfile import SPEC_KEYS, merge_specs, read_spec_file
 from nnctl.training.config import RunConfig
 
-FUZZ = settings(
-    max_examples=500,
-    deadline=2000,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
-)
 OPTIONS = RunConfig.option_names()
 
 

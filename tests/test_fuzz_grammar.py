@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzz_settings import FUZZ
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nnctl.core.activations import ACTIVATIONS
@@ -22,13 +23,6 @@ from nnctl.core.initializers import INITIALIZERS
 from nnctl.core.layers.base import LAYERS, MAX_OUTPUT_VALUES, MAX_PARAMS
 from nnctl.core.model import Model
 
-FUZZ = settings(
-    max_examples=500,
-    deadline=2000,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 SHAPES = [(8,), (3,), (1, 8, 8), (2, 5, 5), (1, 1, 1)]
 LAYER_NAMES = sorted(set(LAYERS.names(True) + ACTIVATIONS.names(True)) | {"mlp", "act", "res", "residual"})

@@ -10,7 +10,8 @@ import math
 import time
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzz_settings import FUZZ
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nnctl.core.activations import ACTIVATIONS
@@ -26,13 +27,6 @@ from nnctl.data import DATASETS
 from nnctl.data.augment import AUGMENTATIONS, parse_augmentations
 from nnctl.data.load import is_file_spec
 
-FUZZ = settings(
-    max_examples=500,
-    deadline=2000,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 REGISTRIES = {
     "activation": ACTIVATIONS,

@@ -13,7 +13,8 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzz_settings import FUZZ
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nnctl.core.errors import NnctlError
@@ -21,13 +22,6 @@ from nnctl.search.distributions import Distribution, is_distribution, parse_dist
 from nnctl.search.space import MAX_TRIALS, SearchSpace, build_space, describe, expand, parse_param, sweep_id
 from nnctl.training.config import RunConfig
 
-FUZZ = settings(
-    max_examples=500,
-    deadline=2000,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 
 NUMBERS = ["0", "1", "-1", "-0", "0.5", "1e-4", "1e-1", "1e999", "-1e999", "1e308", "-1e308", "1e-400", "nan", "inf",
            "9007199254740993", "1e20", "99999999999999999999", "1.5", "16", "128", "3", ".5", "5.", "1e", "", "x",
