@@ -23,7 +23,7 @@ try:  # recent Typer releases vendor Click; older ones use the click package
 except ImportError:  # pragma: no cover
     from click import exceptions as _click_errors
 
-from ..core.errors import NnctlError
+from ..core.errors import NnctlError, one_line
 
 
 def _debug_enabled() -> bool:
@@ -35,13 +35,9 @@ def _fail(message: str, code: int) -> SystemExit:
     return SystemExit(code)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
 def _os_error(exc: OSError) -> str:
     """``cannot access '<file>': <reason>`` for an OSError that no library code turned into a message."""
-    reason = exc.strerror or _one_line(exc) or type(exc).__name__
+    reason = exc.strerror or one_line(exc) or type(exc).__name__
     if exc.filename is not None:
         target = f"'{exc.filename}'" + (f" -> '{exc.filename2}'" if exc.filename2 is not None else "")
         return f"cannot access {target}: {reason}"
@@ -49,7 +45,7 @@ def _os_error(exc: OSError) -> str:
 
 
 def _internal(exc: BaseException, debug: bool = False) -> str:
-    detail = _one_line(exc)
+    detail = one_line(exc)
     return (
         f"internal error: {type(exc).__name__}" + (f": {detail}" if detail else "")
         + (" (this is a bug in nnctl)" if debug else " (this is a bug in nnctl; rerun with --debug for the traceback)")
@@ -95,12 +91,12 @@ class NnctlGroup(TyperGroup):
                 args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
             )
         except NnctlError as exc:
-            raise fail(_one_line(exc), exc.exit_code) from None
+            raise fail(one_line(exc), exc.exit_code) from None
         except _click_errors.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            raise fail(_one_line(exc.format_message()) + _received(exc, args) + hint, 2) from None
+            raise fail(one_line(exc.format_message()) + _received(exc, args) + hint, 2) from None
         except _click_errors.ClickException as exc:
-            raise fail(_one_line(exc.format_message()), exc.exit_code) from None
+            raise fail(one_line(exc.format_message()), exc.exit_code) from None
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
             raise SystemExit(130) from None

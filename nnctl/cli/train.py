@@ -74,11 +74,11 @@ def train_command(
 
 
 def _weights_bytes(run) -> int:
-    """About what weights.npz will take: every parameter (and layer state) at the run's dtype."""
-    try:
-        return sum(int(v.nbytes) for v in run.model.state_dict().values())
-    except Exception:  # an estimate only; the write itself reports a full disk
-        return 0
+    """About what weights.npz will take: the flat parameter buffer plus layer state (running
+    averages), counted without copying anything."""
+    model = run.model
+    state = sum(int(b.nbytes) for layer in model.iter_layers() for b in getattr(layer, "buffers", dict)().values())
+    return int(model.params.nbytes) + state
 
 
 def _suggestions(test) -> str:

@@ -47,6 +47,11 @@ class RunFailure(NnctlError, RuntimeError):
     exit_code = 1
 
 
+def one_line(text: object) -> str:
+    """A message as one line: its non-empty lines, stripped and joined by spaces."""
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """Return the valid choice closest to ``name``, or None when nothing is close."""
     matches = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)

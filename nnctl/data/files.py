@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.errors import DataError, suggestion
+from ..core.errors import DataError, one_line, suggestion
 from .dataset import Dataset, encode_target
 
 #: Column names taken as the target when ``target`` is not given (compared case-insensitively).
@@ -136,12 +136,12 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
             "save the file as UTF-8 CSV"
         ) from None
     except pd.errors.ParserError as exc:
-        detail = _one_line(exc).removeprefix("Error tokenizing data. C error: ")
+        detail = (one_line(exc) or type(exc).__name__).removeprefix("Error tokenizing data. C error: ")
         raise DataError(
             f"cannot read '{path}' as CSV: {detail}; every row needs one value per header column"
         ) from None
     except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"cannot read '{path}' as CSV: {_one_line(exc)}") from None
+        raise DataError(f"cannot read '{path}' as CSV: {one_line(exc) or type(exc).__name__}") from None
     df.columns = [str(c) for c in df.columns]
     if len(df.columns) and df.columns[0].startswith("Unnamed: 0"):
         df = df.drop(columns=df.columns[0])
@@ -196,10 +196,6 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
     source_dtype = str(np.result_type(*df[features].dtypes))  # e.g. int64 for integer columns
     return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, feature_names=features,
                    source_dtype=source_dtype)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _array(archive, path: Path, key: str) -> np.ndarray:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..core.errors import DataError, NnctlError
+from ..core.errors import DataError, NnctlError, one_line
 from .store import CURVE_COLUMNS, RunLock, is_locked, read_json, write_csv, write_json, write_weights
 
 INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
@@ -156,7 +156,7 @@ class RunRecorder:
         self.ended = True
         try:
             self._write_metrics({
-                "status": status, "stop_reason": " ".join(str(reason).split()), "epochs_run": max(len(self.rows) - 1, 0),
+                "status": status, "stop_reason": one_line(reason), "epochs_run": max(len(self.rows) - 1, 0),
                 "params": self.run.model.n_params, "started": self.started,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
             })
