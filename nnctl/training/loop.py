@@ -14,7 +14,10 @@ evaluation mode at the end of the epoch.
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +101,29 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
             flush_denormals(False)  # leave the thread's floating-point mode as we found it
 
 
+@contextmanager
+def _ctrl_c_deferred():
+    """Hold a Ctrl-C that arrives inside the block until the block has finished.
+
+    Ctrl-C raises KeyboardInterrupt wherever the main thread happens to be; inside the recording of
+    an epoch that could leave the epoch counted but not written to curve.csv. Only where Ctrl-C
+    would raise (Python's default handler, main thread) is anything changed.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pending: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if pending:
+        raise KeyboardInterrupt
+
+
 def _denormals_flushed() -> bool:
     """Whether flush-to-zero/denormals-are-zero is on: a denormal times one then gives zero."""
     with np.errstate(under="ignore"):
@@ -175,14 +201,16 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
 
     def record(epoch: int, row: dict[str, Any]) -> None:
         nonlocal best_value, best_state
-        result.curve.append(row)
-        value = row.get(monitor)
-        if _improved(value, best_value, mode, cfg.min_delta if epoch > 0 else 0.0):
-            best_value = value
-            result.best_epoch = epoch
-            best_state = model.snapshot()
-        for cb in callbacks:
-            cb.on_epoch_end(row)
+        with _ctrl_c_deferred():  # an epoch is recorded everywhere (result, files) or nowhere
+            result.curve.append(row)
+            result.epochs_run = epoch
+            value = row.get(monitor)
+            if _improved(value, best_value, mode, cfg.min_delta if epoch > 0 else 0.0):
+                best_value = value
+                result.best_epoch = epoch
+                best_state = model.snapshot()
+            for cb in callbacks:
+                cb.on_epoch_end(row)
 
     t0 = time.perf_counter()
     row0 = _eval_row(run, 0, 0, sched.lr_at(0))
@@ -233,7 +261,6 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
             row["grad_norm"] = norm
             row["epoch_seconds"] = time.perf_counter() - t_epoch
             row["samples_per_second"] = seen / train_seconds if train_seconds > 0 else float("nan")
-            result.epochs_run = epoch
             result.steps = step
             before = result.best_epoch
             record(epoch, row)
