@@ -124,3 +124,32 @@ def test_cli_writes_diagnostics_csv_and_warnings(tmp_path):
     metrics = pd.read_csv(run / "metrics.csv").iloc[0]
     assert "identical" in metrics["warnings"]
     assert "warning: epoch 0: hidden units of layer 1:dense are identical" in result.stderr
+
+
+def test_batch_norm_gradient_norms_equal_finite_differences(tmp_path):
+    """``nnctl train --diagnostics --batch-norm``: the recorded per-layer gradient norms are those of
+    the probe's loss in evaluation mode (the same forward the diagnostics run), checked against
+    central differences of that loss in float64 on the weights the run returned."""
+    from nnctl.core.gradcheck import numerical_gradient
+    from nnctl.results.store import read_json, read_weights
+    from nnctl.training.diagnostics import probe_indices
+
+    result = CliRunner().invoke(app, [
+        "train", "--model", "mlp:8,6", "--batch-norm", "--diagnostics", "--dtype", "float64", "--epochs", "2",
+        "--no-restore-best", "--results-dir", str(tmp_path), "--quiet",
+    ])
+    assert result.exit_code == 0, result.output
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
+    cfg = RunConfig.from_dict(read_json(run_dir / "config.json")["config"])
+    run = prepare(cfg)
+    run.model.load_state_dict(read_weights(run_dir / "weights.npz"))
+    pick = probe_indices(len(run.splits.X_train), cfg.seed)
+    X, y = run.splits.X_train[pick], run.splits.y_train[pick]
+    diag = pd.read_csv(run_dir / "diagnostics.csv")
+    norms = diag[(diag.epoch == 2) & (diag.stat == "grad_norm")].set_index("layer")["value"]
+    dense = [(f"{i + 1}:dense", layer) for i, layer in enumerate(run.model.layers) if layer.name == "dense"]
+    assert len(dense) == 3 and any(layer.name == "batch_norm" for layer in run.model.layers)
+    for name, layer in dense:
+        W = layer.params["W"]
+        numeric = numerical_gradient(lambda: float(run.loss.value(run.model.forward(X, training=False), y)), W)
+        assert norms[name] == pytest.approx(float(np.linalg.norm(numeric)), rel=1e-6), name

@@ -29,17 +29,47 @@ def test_flatten_gradients():
     assert layer.output_shape == (18,)
 
 
+@pytest.mark.parametrize("training", [True, False], ids=["training", "evaluation"])
 @pytest.mark.parametrize("shape", [(5,), (3, 4, 4)])
-def test_batch_norm_gradients_gamma_beta_input(shape):
+def test_batch_norm_gradients_gamma_beta_input(shape, training):
+    """Both modes against finite differences: in evaluation mode the statistics are constants, so
+    the input gradient is γ/√(running_var + ε)·dy, not the training formula's."""
     layer = get("batch_norm")
     build_for_check(layer, shape)
     rng = np.random.default_rng(3)
     layer.params["gamma"][...] = rng.uniform(0.5, 1.5, layer.params["gamma"].shape)
     layer.params["beta"][...] = rng.standard_normal(layer.params["beta"].shape)
+    layer.running_mean[...] = rng.standard_normal(layer.running_mean.shape)
+    layer.running_var[...] = rng.uniform(0.5, 2.0, layer.running_var.shape)
     x = rng.standard_normal((8, *shape)) * 2 + 1
-    errors = check_layer(layer, x, np.random.default_rng(4))
+    errors = check_layer(layer, x, np.random.default_rng(4), training=training)
     assert set(errors) == {"x", "gamma", "beta"}
     assert max(errors.values()) < 1e-6, errors
+
+
+def test_batch_norm_evaluation_backward_is_the_affine_map():
+    layer = get("batch_norm")
+    build_for_check(layer, (4,))
+    rng = np.random.default_rng(5)
+    layer.params["gamma"][...] = rng.uniform(0.5, 1.5, 4)
+    layer.running_var[...] = rng.uniform(0.5, 2.0, 4)
+    layer.forward(rng.standard_normal((6, 4)), training=False)
+    dy = rng.standard_normal((6, 4))
+    expected = layer.params["gamma"] / np.sqrt(layer.running_var + layer.eps) * dy
+    np.testing.assert_allclose(layer.backward(dy), expected, rtol=1e-12)
+
+
+def test_batch_norm_batch_of_one_keeps_the_running_variance():
+    """One value per feature says nothing about the spread (PyTorch raises here): the output is β
+    and the running variance is not pulled towards zero."""
+    layer = get("batch_norm")
+    build_for_check(layer, (3,))
+    layer.params["beta"][...] = [1.0, 2.0, 3.0]
+    for _ in range(20):
+        y = layer.forward(np.array([[5.0, -1.0, 2.0]]), training=True)
+    np.testing.assert_allclose(y, [[1.0, 2.0, 3.0]])
+    np.testing.assert_allclose(layer.running_var, 1.0)
+    np.testing.assert_allclose(layer.running_mean, np.array([5.0, -1.0, 2.0]) * (1 - 0.9**20))
 
 
 def test_batch_norm_uses_running_statistics_in_evaluation():

@@ -67,6 +67,13 @@ def symmetry_score(W: np.ndarray) -> float:
     return float((total @ total - k) / (k * (k - 1)))
 
 
+def probe_indices(n_train: int, seed: int, probe_size: int = PROBE_SIZE) -> np.ndarray:
+    """The training samples the diagnostics measure: a fixed, sorted draw from their own generator
+    (``probe_size`` of them, or a tenth of the training set when that is smaller, but at least 32)."""
+    size = min(probe_size, max(32, n_train // 10))
+    return np.sort(np.random.default_rng(seed).permutation(n_train)[:size])
+
+
 class DiagnosticsCollector:
     """Training callback computing per-layer statistics each epoch and the warnings they trigger."""
 
@@ -82,8 +89,7 @@ class DiagnosticsCollector:
         self.run = run
         X, y = run.splits.X_train, run.splits.y_train
         # a fixed probe drawn with its own generator: the run's generators are left untouched
-        size = min(self.probe_size, max(32, len(X) // 10))  # a tenth of an epoch at most, for small data
-        pick = np.sort(np.random.default_rng(self.seed).permutation(len(X))[:size])
+        pick = probe_indices(len(X), self.seed, self.probe_size)
         self.X, self.y = X[pick], y[pick]
         self.layers = [(i + 1, layer) for i, layer in enumerate(run.model.layers)]
         self.previous = run.model.params.copy()

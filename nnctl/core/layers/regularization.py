@@ -57,9 +57,15 @@ class BatchNorm(Layer):
     Training: x̂ = (x − μ_B)/√(σ²_B + ε), y = γ·x̂ + β, with μ_B, σ²_B the batch statistics per
     feature (per channel over N, H, W for images). Running averages follow PyTorch:
     running ← (1−m)·running + m·batch with m = 0.1, the running variance using the unbiased
-    estimate. Evaluation uses the running averages. The input gradient is
+    estimate. Evaluation uses the running averages. The input gradient in training mode, where
+    μ_B and σ_B depend on every sample of the batch, is
 
-        dx = (γ/σ)·(dy − mean(dy) − x̂·mean(dy·x̂))      (means over the normalized axes).
+        dx = (γ/σ_B)·(dy − mean(dy) − x̂·mean(dy·x̂))      (means over the normalized axes);
+
+    after an evaluation-mode forward the layer is a fixed affine map per feature, so
+    dx = γ/√(running_var + ε)·dy. A training batch with a single value per feature (batch size 1
+    of a dense input) has σ²_B = 0: the output is β and, since one value says nothing about the
+    spread, the running variance is left as it is (PyTorch raises an error instead).
     """
 
     has_training_mode = True
@@ -96,14 +102,15 @@ class BatchNorm(Layer):
             m = self.momentum
             self.running_mean *= 1 - m
             self.running_mean += m * mean.reshape(gamma.shape)
-            self.running_var *= 1 - m
-            self.running_var += m * (var * (count / max(count - 1, 1))).reshape(gamma.shape)
+            if count > 1:
+                self.running_var *= 1 - m
+                self.running_var += m * (var * (count / (count - 1))).reshape(gamma.shape)
             inv_std = (1.0 / np.sqrt(var + self.eps)).astype(x.dtype).reshape(gamma.shape)
         else:
             xc = x - self.running_mean
             inv_std = (1.0 / np.sqrt(self.running_var + self.eps)).astype(x.dtype)
         xhat = xc * inv_std
-        self._xhat, self._inv_std = xhat, inv_std
+        self._xhat, self._inv_std, self._training = xhat, inv_std, training
         return xhat * gamma + beta
 
     def backward(self, dy):
@@ -113,6 +120,8 @@ class BatchNorm(Layer):
         self.grads["gamma"][...] = (dy * xhat).sum(axis=self._axes).reshape(gshape)
         if not self.need_input_grad:
             return None
+        if not self._training:  # fixed statistics: a per-feature affine map
+            return (self.params["gamma"] * inv_std) * dy
         count = dy.size // self.params["gamma"].size
         mean_dy = self.grads["beta"] / count
         mean_dy_xhat = self.grads["gamma"] / count
