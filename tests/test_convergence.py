@@ -34,10 +34,12 @@ def test_zero_init_leaves_hidden_units_identical_after_training():
     run, result = train(model="dense:16,sigmoid,dense:10", init="zeros", activation="sigmoid", optimizer="sgd:lr=0.5", epochs=5,
                         restore_best=False)
     W1 = run.model.layers[0].params["W"]
-    assert np.abs(W1).max() > 0  # the weights did move ...
-    np.testing.assert_allclose(W1 - W1[:, :1], 0, atol=1e-6)  # ... but every hidden unit is the same
+    assert np.abs(W1).max() > 0.01  # the weights did move ...
+    # ... but every hidden unit is the same, up to float32 rounding (BLAS kernels may sum the
+    # columns of one product in different orders)
+    np.testing.assert_allclose(W1 - W1[:, :1], 0, atol=1e-3 * np.abs(W1).max())
     W2 = run.model.layers[2].params["W"]
-    np.testing.assert_allclose(W2 - W2[:1, :], 0, atol=1e-6)
+    np.testing.assert_allclose(W2 - W2[:1, :], 0, atol=1e-3 * np.abs(W2).max())
     assert result.final["test_acc"] < 0.5  # one effective hidden unit cannot separate ten digits
 
 

@@ -175,6 +175,34 @@ def test_reduce_on_plateau_never_stops_by_default_and_needs_a_metric():
         s.on_epoch_end(31, None)
 
 
+def test_reduce_on_plateau_skips_reductions_smaller_than_eps_absolute():
+    """PyTorch: a reduction below eps (1e-8, absolute) is skipped, so the rate stops falling."""
+    s = started("reduce_on_plateau:patience=0,factor=0.1", base_lr=0.1)
+    lrs = feed(s, [1.0] * 200)
+    assert min(lrs) == pytest.approx(1e-8, rel=1e-9) and lrs[-1] == lrs[10]
+    s = started("reduce_on_plateau:patience=0,factor=0.1,eps=1e-4", base_lr=0.1)
+    assert feed(s, [1.0] * 10)[-1] == pytest.approx(1e-4)
+
+
+def test_reduce_on_plateau_mode_follows_the_monitor():
+    s = SCHEDULES.get("reduce_on_plateau")
+    assert s.mode == "auto" and s.for_monitor("max").mode == "max" and s.for_monitor("min").mode == "min"
+    assert SCHEDULES.get("reduce_on_plateau:mode=min").for_monitor("max").mode == "min"  # set explicitly
+
+
+def test_reduce_on_plateau_with_val_acc_lowers_the_rate_only_when_accuracy_stalls():
+    from nnctl.training import RunConfig, fit, prepare
+
+    run = prepare(RunConfig(model="mlp:16", epochs=6, monitor="val_acc", schedule="reduce_on_plateau:patience=0"))
+    assert "mode=max" in run.config.schedule
+    result = fit(run)
+    lrs = [row["lr"] for row in result.curve]
+    accs = [row["val_acc"] for row in result.curve]
+    for epoch in range(1, len(lrs) - 1):
+        improved = accs[epoch] > max(accs[:epoch]) * (1 + 1e-4)
+        assert (lrs[epoch + 1] < lrs[epoch]) == (not improved), (epoch, lrs, accs)
+
+
 def test_reduce_on_plateau_matches_torch():
     torch = pytest.importorskip("torch")
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
@@ -184,6 +212,18 @@ def test_reduce_on_plateau_matches_torch():
     ours = started("reduce_on_plateau:factor=0.3,patience=2,threshold=1e-3,min_lr=0.002", base_lr=0.1)
     metrics = [1.0, 0.8, 0.7999, 0.81, 0.9, 0.75, 0.75, 0.75, 0.75, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
     for epoch, m in enumerate(metrics):
+        ref.step(m)
+        ours.on_epoch_end(epoch, m)
+        assert ours.lr_at(0) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12), epoch
+
+
+def test_reduce_on_plateau_matches_torch_in_max_mode_down_to_eps():
+    torch = pytest.importorskip("torch")
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.1, patience=0)
+    ours = started("reduce_on_plateau:factor=0.1,patience=0,mode=max", base_lr=0.1)
+    for epoch in range(40):
+        m = 0.5 if epoch % 3 else 0.5 + epoch / 100
         ref.step(m)
         ours.on_epoch_end(epoch, m)
         assert ours.lr_at(0) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12), epoch
@@ -244,7 +284,8 @@ def test_registry_and_milestone_string_kept():
         ("reduce_on_plateau:factor=1.0", "allowed: 0 < factor < 1"),
         ("reduce_on_plateau:patience=-1", "allowed: 0 <= patience"),
         ("reduce_on_plateau:threshold=-1", "allowed: 0 <= threshold"),
-        ("reduce_on_plateau:mode=lowest", "valid: min, max"),
+        ("reduce_on_plateau:mode=lowest", "valid: auto, min, max"),
+        ("reduce_on_plateau:eps=-1", "allowed: 0 <= eps"),
         ("reduce_on_plateau:stop_after_decay=0.5", "allowed: 1 < stop_after_decay"),
         ("reduce_on_plateau:patience=1.5", "expected an integer"),
     ],

@@ -66,6 +66,11 @@ class Schedule(Component):
     def on_epoch_end(self, epoch: int, metric: float | None) -> None:
         """Called after each epoch with the monitored metric (validation loss), or None."""
 
+    def for_monitor(self, mode: str) -> "Schedule":
+        """This schedule for a run whose monitored metric is better when ``mode`` ("min"/"max")
+        holds; only schedules that watch the metric care."""
+        return self
+
     def _base(self) -> float:
         if self.base_lr is None:
             raise TrainingError(f"schedule {self.name}: call start(base_lr, steps_per_epoch, epochs) first")
@@ -254,13 +259,16 @@ class ReduceOnPlateau(Schedule):
     """Divide the rate by 1/``factor`` when the metric stops improving (PyTorch ReduceLROnPlateau).
 
     An epoch improves on the best metric when it is below best·(1 − threshold) (``mode=min``) or
-    above best·(1 + threshold) (``mode=max``): PyTorch's relative threshold mode. After more than
-    ``patience`` epochs without improvement the rate becomes max(η·factor, min_lr), and the count
-    restarts (no cooldown). Lecture notes 004 ("Learning rate schedule") describe the procedure:
-    "decrease the learning rate by some amount, say a factor of two or ten. We repeat this many
-    times, until, say, the learning rate is a factor of 1,024 (or 1,000) times lower than the
-    initial value. Then we terminate." ``stop_after_decay=1024`` does that last part: it sets
-    ``stop_requested`` once η has fallen by that factor (0 never stops).
+    above best·(1 + threshold) (``mode=max``): PyTorch's relative threshold mode. ``mode=auto``
+    (the default) follows the run's monitor: ``max`` for accuracies, ``min`` for losses (and ``min``
+when the schedule is used on its own). After more
+    than ``patience`` epochs without improvement the rate becomes max(η·factor, min_lr), and the
+    count restarts (no cooldown); as in PyTorch, a reduction smaller than ``eps`` (absolute) is
+    skipped, so the rate stops falling once it is that small. Lecture notes 004 ("Learning rate
+    schedule") describe the procedure: "decrease the learning rate by some amount, say a factor of
+    two or ten. We repeat this many times, until, say, the learning rate is a factor of 1,024 (or
+    1,000) times lower than the initial value. Then we terminate." ``stop_after_decay=1024`` does
+    that last part: it sets ``stop_requested`` once η has fallen by that factor (0 never stops).
     """
 
     def __init__(
@@ -269,8 +277,9 @@ class ReduceOnPlateau(Schedule):
         patience: int = 10,
         min_lr: float = 0.0,
         threshold: float = 1e-4,
-        mode: str = "min",
+        mode: str = "auto",
         stop_after_decay: float = 0.0,
+        eps: float = 1e-8,
     ):
         super().__init__()
         self.factor = factor
@@ -279,17 +288,24 @@ class ReduceOnPlateau(Schedule):
         self.threshold = threshold
         self.mode = mode
         self.stop_after_decay = stop_after_decay
+        self.eps = eps
         check_range(self.name, "factor", factor, 0, 1, low_inclusive=False, high_inclusive=False)
         check_range(self.name, "min_lr", min_lr, 0)
         check_range(self.name, "threshold", threshold, 0)
-        check_choice(self.name, "mode", mode, ["min", "max"])
+        check_range(self.name, "eps", eps, 0)
+        check_choice(self.name, "mode", mode, ["auto", "min", "max"])
         if stop_after_decay != 0.0:
             check_range(self.name, "stop_after_decay", stop_after_decay, 1, low_inclusive=False)
+
+    def for_monitor(self, mode: str) -> "ReduceOnPlateau":
+        if self.mode != "auto":
+            return self
+        return type(self)(**{**self.get_config(), "mode": mode})
 
     def start(self, base_lr: float, steps_per_epoch: int, epochs: int) -> None:
         super().start(base_lr, steps_per_epoch, epochs)
         self.current_lr = self.base_lr
-        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best = -math.inf if self.mode == "max" else math.inf
         self.num_bad_epochs = 0
 
     def lr_at(self, step: int) -> float:
@@ -297,9 +313,9 @@ class ReduceOnPlateau(Schedule):
         return self.current_lr
 
     def _improves(self, metric: float) -> bool:
-        if self.mode == "min":
-            return metric < self.best * (1.0 - self.threshold)
-        return metric > self.best * (1.0 + self.threshold)
+        if self.mode == "max":
+            return metric > self.best * (1.0 + self.threshold)
+        return metric < self.best * (1.0 - self.threshold)
 
     def on_epoch_end(self, epoch: int, metric: float | None) -> None:
         self._base()
@@ -313,7 +329,7 @@ class ReduceOnPlateau(Schedule):
             self.num_bad_epochs += 1
         if self.num_bad_epochs > self.patience:
             new_lr = max(self.current_lr * self.factor, self.min_lr)
-            if self.current_lr - new_lr > 1e-8 * self.current_lr:  # PyTorch: absolute 1e-8
+            if self.current_lr - new_lr > self.eps:  # PyTorch: smaller reductions are skipped
                 self.current_lr = new_lr
             self.num_bad_epochs = 0
         limit = self.stop_after_decay

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ConfigError, DataError, suggestion
+from ..training.direction import higher_is_better
 from .runs import RunRecord, load_run
 from .stats import welch_t_test
 from .store import atomic_write_text
@@ -123,10 +124,6 @@ def check_metric(metric: str, records: list[RunRecord]) -> str:
 def default_metric(records: list[RunRecord]) -> str:
     """val_acc for classification runs, val_loss otherwise."""
     return "val_acc" if "val_acc" in curve_metrics(records) else "val_loss"
-
-
-def higher_is_better(metric: str) -> bool:
-    return metric.endswith(("acc", "r2"))
 
 
 def parse_target(text: str, records: list[RunRecord]) -> tuple[str, float]:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ConfigError, DataError, RunFailure
+from ..training.direction import mode
 from .runs import METRICS_COLUMNS
 from .store import atomic_write_bytes, check_results_dir, inside, read_json, write_csv, write_json
 
@@ -211,7 +212,7 @@ def score_column(monitor: str) -> tuple[str, str]:
     their final value; accuracy is maximized, losses and errors minimized.
     """
     column = f"best_{monitor}" if monitor.startswith("val_") else monitor
-    return column, "max" if monitor.endswith("acc") else "min"
+    return column, mode(monitor)
 
 
 def leaderboard(frame: pd.DataFrame, axes: list[str], monitor: str, top: int = 10) -> pd.DataFrame:

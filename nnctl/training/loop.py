@@ -25,6 +25,7 @@ import numpy as np
 
 from ..core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from ..core.optimizers import flush_denormals
+from . import direction
 from .metrics import evaluate
 from .setup import Prepared
 
@@ -61,10 +62,6 @@ class FitResult:
     flush_denormals: bool = False
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _monitor_mode(monitor: str) -> str:
-    return "max" if monitor.endswith("acc") else "min"
 
 
 def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
@@ -185,22 +182,25 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
     n_batches = math.ceil(n / batch)
     sched.start(float(opt.lr), n_batches, max(cfg.epochs, 1))
     has_val = len(sp.X_val) > 0
-    monitor = cfg.monitor if (has_val or not cfg.monitor.startswith("val")) else cfg.monitor.replace("val", "train")
+    monitor = run.monitor
     classification = run.dataset.task == "classification"
-    if monitor.endswith("acc") and not classification:
-        monitor = monitor[:-3] + "loss"
-    mode = _monitor_mode(monitor)
+    mode = direction.mode(monitor)
     result = FitResult(monitor=monitor)
     result.flush_denormals = flush_denormals(True)
     train_step = TrainStep(run, batch)
     best_value: float | None = None
     best_state = model.snapshot()
+    # the steps taken when the best (and, without restore_best, the last recorded) state was kept:
+    # any step after it — a later epoch, or part of one cut short by divergence or Ctrl-C — means
+    # the model no longer holds that state
+    best_steps = last_steps = 0
+    last_state = best_state
     start = time.perf_counter()
     for cb in callbacks:
         cb.on_train_begin(run)
 
     def record(epoch: int, row: dict[str, Any]) -> None:
-        nonlocal best_value, best_state
+        nonlocal best_value, best_state, best_steps, last_state, last_steps
         with _ctrl_c_deferred():  # an epoch is recorded everywhere (result, files) or nowhere
             result.curve.append(row)
             result.epochs_run = epoch
@@ -208,7 +208,10 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
             if _improved(value, best_value, mode, cfg.min_delta if epoch > 0 else 0.0):
                 best_value = value
                 result.best_epoch = epoch
-                best_state = model.snapshot()
+                best_state, best_steps = model.snapshot(), row["step"]
+            finite = math.isfinite(row["train_loss"]) and (math.isfinite(row["val_loss"]) or not has_val)
+            if not cfg.restore_best and finite:
+                last_state, last_steps = model.snapshot(), row["step"]
             for cb in callbacks:
                 cb.on_epoch_end(row)
 
@@ -287,9 +290,13 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
         result.stop_reason = f"interrupted by the user during epoch {result.epochs_run + 1}"
     finally:
         result.steps = step
-    if cfg.restore_best and result.best_epoch != result.epochs_run:
+    if cfg.restore_best and step != best_steps:
         model.load_state_dict(best_state)
         result.restored_best = True
+    elif result.status == "diverged" and step != last_steps:  # never return non-finite weights
+        model.load_state_dict(last_state)
+        last_epoch = next(r["epoch"] for r in reversed(result.curve) if r["step"] == last_steps)
+        result.stop_reason += f"; the weights of epoch {last_epoch}, the last finite one, are returned"
     best_row = result.curve[result.best_epoch] if result.best_epoch < len(result.curve) else {}
     result.best = {k: v for k, v in best_row.items() if k.startswith(("val_", "train_"))}
     result.final = _final_metrics(run)

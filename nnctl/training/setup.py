@@ -24,6 +24,7 @@ from ..core.schedules import SCHEDULES, Schedule
 from ..data import Dataset, Splits, load_dataset, split_dataset
 from .augmenting import BatchAugmenter
 from .config import RunConfig
+from .direction import effective_monitor, mode
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Prepared:
     augment: Any
     rng_shuffle: np.random.Generator
     rng_augment: np.random.Generator
+    monitor: str = "val_loss"  # the metric the run monitors (see direction.effective_monitor)
     diagnostics: Any = None  # the DiagnosticsCollector while a run with --diagnostics trains
 
     @property
@@ -98,7 +100,8 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     if overrides:
         optimizer = type(optimizer)(**{**optimizer.get_config(), **overrides})
     optimizer.setup(model.params, model.n_decay)
-    schedule = SCHEDULES.get(cfg.schedule)
+    monitor = effective_monitor(cfg.monitor, has_validation=len(splits.X_val) > 0, task=dataset.task)
+    schedule = SCHEDULES.get(cfg.schedule).for_monitor(mode(monitor))
     regularizer = make_regularizer(cfg.l1, cfg.l2)
 
     augment = None
@@ -118,7 +121,10 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         task=dataset.task,
         augment=augment.spec() if augment is not None else None,
     )
-    return Prepared(resolved, dataset, splits, model, loss, optimizer, schedule, regularizer, augment, rng_shuffle, rng_augment)
+    return Prepared(
+        resolved, dataset, splits, model, loss, optimizer, schedule, regularizer, augment, rng_shuffle, rng_augment,
+        monitor=monitor,
+    )
 
 
 def _probability_targets(loss: Loss, dataset: Dataset) -> bool:
