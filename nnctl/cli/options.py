@@ -74,6 +74,7 @@ def _flags() -> list[Flag]:
         Flag("restore_best", Optional[bool], ("--restore-best/--no-restore-best",), "Return the best epoch's weights, whatever stopped the run. [default: on]", O),
         Flag("diagnostics", Optional[bool], ("--diagnostics/--no-diagnostics",), "Record per-layer training-health statistics (diagnostics.csv) and warn when a rule fires. [default: off]", R),
         Flag("seed", Optional[str], ("INTEGER", "--seed", "-s"), "Random seed (data split, init, shuffling). [default: 0]", R),
+        Flag("threads", Optional[str], ("INTEGER", "--threads",), "BLAS threads of the matrix products (recorded: the numbers depend on it). [default: every core for train, 1 per sweep trial]", R),
         Flag("name", Optional[str], ("--name",), "Run name (added to the run id).", R),
         Flag("results_dir", Optional[str], ("--results-dir",), "Where run directories go. [default: results]", R),
     ]

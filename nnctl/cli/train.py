@@ -12,6 +12,7 @@ from ..training import fit, prepare
 from ..training.config import RunConfig
 from ..training.lr_find import auto_lr, summary
 from ..training.sanity import InitialLossCheck, overfit_batch
+from ..training.threads import available_cores
 from . import render
 from .app import app
 from .options import run_options
@@ -27,6 +28,8 @@ def train_command(
 ) -> None:
     """Train one model and write config.json, curve.csv, metrics.csv and weights.npz to results/<run-id>/."""
     cfg = RunConfig.from_dict(run_flags or {})
+    if cfg.threads is None:  # one run uses every core; config.json records how many
+        cfg = cfg.replace(threads=available_cores())
     out = render.console()
     if overfit is not None:
         check = overfit_batch(cfg, overfit, overfit_steps)

@@ -21,25 +21,21 @@ import os
 from typing import Any
 
 from ..core.errors import ConfigError
+from ..training.threads import available_cores
 from .worker import failed_outcome, init_worker, run_trial
 
 DASK_MISSING = '--executor dask needs Dask; install it with: pip install "nnctl[dask]"'
 
 
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, where the OS reports one)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
 class LocalExecutor:
     """``workers`` processes on this machine, each limited to ``threads`` BLAS threads.
 
-    By default one worker per core and ``threads = cores // workers`` (at least 1), so workers ×
-    threads ≤ cores. Independent trials in separate processes scale almost linearly; BLAS threads
-    inside one small trial do not (the matrices of a small MLP are too small to split).
+    By default one worker per core and one BLAS thread per trial. Independent trials in separate
+    processes scale almost linearly; BLAS threads inside one small trial do not (the matrices of a
+    small MLP are too small to split). And a trial's numbers must not depend on how many workers
+    share the machine: OpenBLAS splits a product differently over other thread counts, which
+    changes its rounding, so every trial gets the same thread count (``threads``, default 1)
+    whatever the number of workers; then the same trial gives the same bytes with 1 or 8 workers.
     """
 
     def __init__(self, workers: int | None = None, threads: int | None = None, context: str | None = None):
@@ -47,19 +43,17 @@ class LocalExecutor:
             raise ConfigError(f"workers={workers} is not allowed; expected an integer >= 1")
         if threads is not None and threads < 1:
             raise ConfigError(f"threads={threads} is not allowed; expected an integer >= 1")
-        self.cores = available_cores()
-        self.workers = workers or self.cores
+        self.workers = workers or available_cores()
         self.threads = threads
         self.context = context or ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
         self.pool: cf.ProcessPoolExecutor | None = None
         self.slots = self.workers
-        self.threads_used = threads or max(1, self.cores // self.workers)
+        self.threads_used = threads or 1
 
     def start(self, n_tasks: int) -> None:
         """Start min(workers, n_tasks) processes: no idle worker is started for a short sweep."""
         self.slots = max(1, min(self.workers, n_tasks))
-        threads = self.threads or max(1, self.cores // self.slots)
-        self.threads_used = threads
+        threads = self.threads_used
         context = multiprocessing.get_context(self.context)
         if self.context == "forkserver":
             context.set_forkserver_preload(["nnctl.search.worker"])  # imported once, in the server

@@ -106,12 +106,19 @@ def stable_hash(obj: Any, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+def identity(config: dict[str, Any]) -> dict[str, Any]:
+    """What names a configuration: its options without bookkeeping and without the options left at
+    their defaults, so that a new option (at its default) changes no existing trial's or sweep's id."""
+    defaults = RunConfig().to_dict()
+    return {k: v for k, v in config.items() if k not in UNHASHED and (k not in defaults or v != defaults[k])}
+
+
 def trial_id(config: dict[str, Any]) -> str:
-    return stable_hash({k: v for k, v in config.items() if k not in UNHASHED})
+    return stable_hash(identity(config))
 
 
 def point_id(config: dict[str, Any]) -> str:
-    return stable_hash({k: v for k, v in config.items() if k not in UNHASHED and k != "seed"})
+    return stable_hash({k: v for k, v in identity(config).items() if k != "seed"})
 
 
 def canonical_spec(space: SearchSpace) -> dict[str, Any]:
@@ -135,7 +142,7 @@ def sweep_id(space: SearchSpace) -> str:
     resolved (so ``--epochs 30`` and the default 30 are the same sweep) and without name/results_dir."""
     spec = canonical_spec(space)
     spec.pop("name")
-    spec["base"] = {k: v for k, v in space.base_config().to_dict().items() if k not in UNHASHED}
+    spec["base"] = identity(space.base_config().to_dict())
     spec["zip"] = sorted(sorted(g) for g in spec["zip"])
     return f"{sanitize_name(space.name) or 'sweep'}-{stable_hash(spec)}"
 

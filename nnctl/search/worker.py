@@ -92,7 +92,10 @@ def run_trial(task: dict[str, Any]) -> dict[str, Any]:
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     t0 = time.perf_counter()
     try:
-        run = prepare(RunConfig.from_dict(task["config"]))
+        cfg = RunConfig.from_dict(task["config"])
+        if cfg.threads is None:  # a sweep spreads its trials over the cores: one thread each
+            cfg = cfg.replace(threads=1)
+        run = prepare(cfg)
         with tempfile.TemporaryDirectory(prefix="nnctl-trial-") as scratch:
             run_dir = Path(scratch) / task["trial_id"]
             run_dir.mkdir()

@@ -2,9 +2,9 @@
 
 One :class:`RunConfig` describes a run completely. Flags, ``--config`` files (TOML or JSON) and sweep
 axes all produce the same dict of options; :func:`RunConfig.from_dict` checks every key and value,
-and :meth:`RunConfig.resolved` makes every default explicit (``init=auto`` becomes the initializer the
-activation calls for, ``loss=auto`` the loss the task calls for, component specs get all their
-hyperparameters) so that ``config.json`` replays the run exactly.
+and :func:`~nnctl.training.setup.prepare` resolves every default (``loss=auto`` becomes the loss
+the task calls for, component specs get all their hyperparameters; ``init=auto`` stays the rule
+that picks each layer's initializer, which the layer list records) so that ``config.json`` replays the run exactly.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class RunConfig:
     restore_best: bool = True
     diagnostics: bool = False
     seed: int = 0
+    threads: int | None = None  # BLAS threads (see training/threads.py); None: every core, 1 per sweep trial
     # bookkeeping
     name: str = ""
     results_dir: str = "results"
@@ -106,6 +107,8 @@ class RunConfig:
         check_range("run", "min_delta", self.min_delta, 0.0)
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"seed={self.seed!r} is not allowed; expected an integer >= 0")
+        if self.threads is not None and (not isinstance(self.threads, int) or not 1 <= self.threads <= 1024):
+            raise ConfigError(f"threads={self.threads!r} is not allowed; expected an integer from 1 to 1024")
 
     # --- conversion ------------------------------------------------------------------------------
     @classmethod
@@ -145,7 +148,7 @@ class RunConfig:
 
 
 _FLOATS = {"val_split", "test_split", "dropout", "input_dropout", "lr", "clip_norm", "clip_value", "l1", "l2", "min_delta"}
-_INTS = {"epochs", "early_stopping", "seed"}
+_INTS = {"epochs", "early_stopping", "seed", "threads"}
 _BOOLS = {"standardize", "batch_norm", "restore_best", "diagnostics"}
 
 
