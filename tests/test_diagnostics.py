@@ -45,6 +45,34 @@ def test_zero_init_gives_symmetry_one_and_a_warning():
     assert "identical" in rules(result) and "1:dense" in rules(result)
 
 
+def test_zero_init_of_every_layer_warns_at_epoch_0_because_symmetry_cannot_break():
+    """--init applies to the added output layer too, so --init zeros zeroes every weight."""
+    run, result, frame = run_with_diagnostics(model="mlp:64", activation="tanh", init="zeros", epochs=2)
+    assert not run.model.layers[-1].params["W"].any()
+    assert "can never break" in rules(result) and "epoch 0" in rules(result)
+    assert stat(frame, 2, "1:dense", "symmetry") == 1.0
+
+
+def test_zero_hidden_weights_under_a_random_output_layer_break_symmetry_and_do_not_warn():
+    """Identical units feeding a randomly initialized layer get different gradients at once."""
+    _, result, frame = run_with_diagnostics(model="dense:64,tanh,dense:10,init=glorot_uniform", init="zeros",
+                                            epochs=2)
+    assert stat(frame, 0, "1:dense", "symmetry") == 1.0
+    assert stat(frame, 1, "1:dense", "symmetry") < 0.5
+    assert "identical" not in rules(result)
+
+
+def test_dropout_breaks_the_symmetry_of_zero_init():
+    """... in principle: no warning at epoch 0. With tanh every signal is tanh(0) = 0, so nothing
+    moves and the symmetry did not break: that is reported after the epoch; with sigmoid (outputs
+    1/2) the masks tell the units apart."""
+    _, result, frame = run_with_diagnostics(model="mlp:32", activation="tanh", init="zeros", dropout=0.5, epochs=1)
+    assert "can never break" not in rules(result)
+    assert "still identical after epoch 1" in rules(result)
+    _, result, frame = run_with_diagnostics(model="mlp:32", activation="sigmoid", init="zeros", dropout=0.5, epochs=1)
+    assert "identical" not in rules(result) and stat(frame, 1, "1:dense", "symmetry") < 0.99
+
+
 def test_random_init_is_not_symmetric():
     _, result, frame = run_with_diagnostics(model="mlp:32", epochs=1)
     assert abs(stat(frame, 0, "1:dense", "symmetry")) < 0.1
@@ -123,7 +151,8 @@ def test_cli_writes_diagnostics_csv_and_warnings(tmp_path):
     assert set(frame.epoch) == {0, 1, 2}
     metrics = pd.read_csv(run / "metrics.csv").iloc[0]
     assert "identical" in metrics["warnings"]
-    assert "warning: epoch 0: hidden units of layer 1:dense are identical" in result.stderr
+    assert "warning: epoch 0: hidden units of layer 1:dense start identical" in result.stderr
+    assert result.stderr.count("layer 1:dense") == 1  # one symmetry warning per layer
 
 
 def test_batch_norm_gradient_norms_equal_finite_differences(tmp_path):
@@ -153,3 +182,18 @@ def test_batch_norm_gradient_norms_equal_finite_differences(tmp_path):
         W = layer.params["W"]
         numeric = numerical_gradient(lambda: float(run.loss.value(run.model.forward(X, training=False), y)), W)
         assert norms[name] == pytest.approx(float(np.linalg.norm(numeric)), rel=1e-6), name
+
+
+def test_advice_follows_what_measurement_supports():
+    """Glorot cures saturated tanh units; for sigmoid networks smaller weights do not help, so the
+    advice is another activation; dead ReLUs call for a lower learning rate."""
+    _, tanh, _ = run_with_diagnostics(model=DEEP, activation="tanh", init="normal:std=1.0", epochs=0)
+    assert "Glorot init keeps its inputs in the linear range" in rules(tanh)
+    _, sigmoid, _ = run_with_diagnostics(model=DEEP, activation="sigmoid", init="normal:std=1.0", epochs=0)
+    saturated = [w for w in sigmoid.warnings if "saturated" in w]
+    assert saturated and all("use tanh with Glorot init or ReLU with He init" in w for w in saturated)
+    _, vanishing, _ = run_with_diagnostics(model=DEEP, activation="sigmoid", init="glorot_normal", epochs=0)
+    assert "vanish" in rules(vanishing) and "use tanh with Glorot init or ReLU with He init" in rules(vanishing)
+    assert "Glorot init or ReLU)" not in rules(sigmoid) + rules(vanishing)
+    _, dead, _ = run_with_diagnostics(model="mlp:64", bias_init="constant:-10", epochs=0)
+    assert "lower it" in rules(dead) and "leaky" not in rules(dead)

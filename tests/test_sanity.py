@@ -74,18 +74,32 @@ def test_initial_loss_rule():
     assert expected_initial_loss("binary_cross_entropy", 2) == pytest.approx(math.log(2))
     assert expected_initial_loss("mse", 0) is None
     assert initial_loss_warning(2.4, math.log(10)) is None
-    assert initial_loss_warning(3.4, math.log(10)) is None  # 48% off: within tolerance
-    assert "far from log C" in initial_loss_warning(3.5, math.log(10))
-    assert "far from log C" in initial_loss_warning(1.0, math.log(10))
-    assert "far from log C" in initial_loss_warning(float("nan"), math.log(10))
+    assert initial_loss_warning(3.569, math.log(10)) is None  # He init, mlp:256,256, seed 3: textbook
+    assert initial_loss_warning(6.9, math.log(10)) is None  # just under 3× log C
+    assert "confidently wrong" in initial_loss_warning(7.0, math.log(10))
+    assert initial_loss_warning(1.0, math.log(10)) is None  # below log C is no broken setup
+    assert "confidently wrong" in initial_loss_warning(float("nan"), math.log(10))
     assert initial_loss_warning(99.0, None) is None
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("model", ["mlp:128,64", "mlp:256,256"])
+def test_textbook_initializations_do_not_warn(model, seed):
+    """The recommended He init on the default data never trips the initial-loss check."""
+    result = fit(prepare(RunConfig(model=model, seed=seed, epochs=0)))
+    assert not [w for w in result.warnings if "initial loss" in w], result.warnings
+
+
+def test_huge_initial_weights_warn_in_sweep_trials_too():
+    result = fit(prepare(RunConfig(model="mlp:64", init="normal:std=1", epochs=0)))
+    assert any("initial loss" in w for w in result.warnings)
 
 
 def test_initial_loss_check_callback_warns_for_huge_initial_weights():
     seen = []
     check = InitialLossCheck(on_warning=seen.append)
     result = fit(prepare(RunConfig(model="mlp:64", init="normal:std=3.0", epochs=0)), [check])
-    assert len(seen) == 1 and seen[0] in result.warnings
+    assert len(seen) == 1 and result.warnings.count(seen[0]) == 1
     quiet = InitialLossCheck()
     fit(prepare(RunConfig(model="mlp:64", epochs=0)), [quiet])
     assert quiet.warnings == []

@@ -56,7 +56,10 @@ def test_train_writes_all_outputs(tmp_path):
     for key in ["best_epoch", "best_val_loss", "train_loss", "val_acc", "test_acc", "params", "wall_seconds"]:
         assert key in metrics
     cfg = config["config"]
-    assert cfg["init"] == "he_normal" and cfg["loss"].startswith("cross_entropy")
+    # init=auto is a rule, recorded as such; each layer's initializer is in the layer list
+    assert cfg["init"] == "auto" and cfg["loss"].startswith("cross_entropy")
+    dense = [layer for layer in config["layers"] if layer["type"] == "dense"]
+    assert [layer["init"] for layer in dense] == ["he_normal"] * (len(dense) - 1) + ["glorot_uniform"]
     assert cfg["optimizer"].startswith("adam:lr=0.001")
     assert config["provenance"]["numpy"] == np.__version__
     assert [layer["type"] for layer in config["layers"]] == ["dense", "relu", "dense"]

@@ -239,11 +239,17 @@ def build_layers(
 ) -> list[Layer]:
     """Turn a model string and the flag defaults into a list of layer objects.
 
-    The output layer (``dense`` with ``n_outputs`` units) is appended when the model does not end in
-    one; it has no activation (losses take logits) and Glorot init. ``init`` applies to the layers of
-    the string that do not name their own; ``None`` or ``"auto"`` picks what the activation calls for.
+    The output layer (``dense`` with ``n_outputs`` units, zero biases) is appended when the model
+    does not end in one; it has no activation (losses take logits). ``init`` applies to every weight
+    layer that does not name its own, the added output layer included: the lecture's claims about
+    initialization ("if all the weights are initialized with 0 ...") are about all weights.
+    ``None`` or ``"auto"`` picks per layer what the activation that follows calls for: He for the
+    ReLU family, LeCun for SELU, Glorot otherwise — and Glorot for the output layer, which no
+    activation follows.
     """
-    init = default_init(activation) if init in (None, "auto") else init
+    explicit = init not in (None, "auto")
+    head_init = init if explicit else "glorot_uniform"
+    init = init if explicit else default_init(activation)
     defaults = dict(activation=activation, init=init, bias_init=bias_init, dropout=dropout, batch_norm=batch_norm)
     layers: list[Layer] = []
     if input_dropout > 0:
@@ -251,7 +257,7 @@ def build_layers(
     for node in parse_model(text):
         layers += _build_node(node, text, defaults)
     if not layers or _needs_head(layers, n_outputs):
-        layers.append(LAYERS.lookup("dense")(units=n_outputs, init="glorot_uniform", bias_init="zeros"))  # type: ignore[call-arg]
+        layers.append(LAYERS.lookup("dense")(units=n_outputs, init=head_init, bias_init="zeros"))  # type: ignore[call-arg]
     return layers
 
 

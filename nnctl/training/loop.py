@@ -27,6 +27,8 @@ from ..core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from ..core.optimizers import flush_denormals
 from . import direction
 from .metrics import evaluate
+from .sanity import InitialLossCheck
+from .threads import blas_threads
 from .setup import Prepared
 
 
@@ -79,6 +81,8 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     floating-point warnings are silenced inside the loop.
     """
     callbacks = list(callbacks or [])
+    if not any(isinstance(cb, InitialLossCheck) for cb in callbacks):
+        callbacks.insert(0, InitialLossCheck())  # every classification run, sweep trials included
     run.diagnostics = None
     if run.config.diagnostics:
         from .diagnostics import DiagnosticsCollector
@@ -87,7 +91,7 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
         callbacks.insert(0, run.diagnostics)  # measured before any writer or printer sees the epoch
     was_flushing = _denormals_flushed()
     try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with blas_threads(run.config.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             result = _fit(run, callbacks)
         if run.diagnostics is not None:
             result.diagnostics = run.diagnostics.rows

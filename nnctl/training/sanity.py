@@ -8,7 +8,13 @@ rate of zero or far too large, a broken initialization, a model that cannot fit.
 
 **Initial loss.** Before any update, a sanely initialized classifier spreads its probability about
 evenly over the C classes, so the cross-entropy starts near −log(1/C) = log C (2.30 for 10
-classes). A starting loss far from it points to badly scaled initial weights or inputs.
+classes). Random logits with standard deviation s raise it to about log C + s²/2, so real networks
+start somewhat above log C: measured over seeds 0–4 on digits, iris, wine, breast_cancer and
+spiral with He, Glorot or LeCun init on standardized inputs (MLPs of 1–8 hidden layers up to 512
+wide, a small CNN), the epoch-0 loss was at most 2.5× log C. Weights far larger than those scales
+(N(0,1)) or raw unscaled inputs made it 3–500× log C: the network starts confidently wrong, and
+its first updates are huge. The check therefore warns above 3× log C (and for a non-finite loss);
+a loss below log C is no sign of a broken setup.
 """
 
 from __future__ import annotations
@@ -126,15 +132,19 @@ def expected_initial_loss(loss_name: str, n_classes: int) -> float | None:
     return None
 
 
-def initial_loss_warning(loss0: float, expected: float | None, tolerance: float = 0.5) -> str | None:
-    """A warning when the epoch-0 loss is off log C by more than ``tolerance`` (relative), else None."""
+#: the epoch-0 loss above this multiple of log C means a broken setup (see the module docstring)
+INITIAL_LOSS_FACTOR = 3.0
+
+
+def initial_loss_warning(loss0: float, expected: float | None, factor: float = INITIAL_LOSS_FACTOR) -> str | None:
+    """A warning when the epoch-0 loss exceeds ``factor`` × log C (or is not finite), else None."""
     if expected is None or expected <= 0:
         return None
-    if not math.isfinite(loss0) or abs(loss0 - expected) > tolerance * expected:
+    if not math.isfinite(loss0) or loss0 > factor * expected:
         return (
-            f"initial loss {loss0:.4g} is far from log C = {expected:.4g} (off by more than "
-            f"{tolerance:.0%}); a sanely initialized classifier starts near log C: check the weight "
-            "initialization (--init) and the input scaling (--standardize)"
+            f"initial loss {loss0:.4g} is {loss0 / expected:.3g}× log C = {expected:.4g}: the untrained network is "
+            f"confidently wrong (a sanely initialized one starts within about 2.5× log C); its weights or inputs "
+            "are far too large: check the weight initialization (--init) and the input scaling (--standardize)"
         )
     return None
 
@@ -146,9 +156,9 @@ class InitialLossCheck:
     callback writes it to metrics.csv). ``on_warning`` (optional) is called as soon as it is found.
     """
 
-    def __init__(self, on_warning: Any = None, tolerance: float = 0.5):
+    def __init__(self, on_warning: Any = None, factor: float = INITIAL_LOSS_FACTOR):
         self.on_warning = on_warning
-        self.tolerance = tolerance
+        self.factor = factor
         self.expected: float | None = None
         self.warnings: list[str] = []
 
@@ -159,7 +169,7 @@ class InitialLossCheck:
     def on_epoch_end(self, row: dict[str, Any]) -> None:
         if row.get("epoch") != 0:
             return
-        warning = initial_loss_warning(float(row.get("train_loss", float("nan"))), self.expected, self.tolerance)
+        warning = initial_loss_warning(float(row.get("train_loss", float("nan"))), self.expected, self.factor)
         if warning:
             self.warnings.append(warning)
             if self.on_warning is not None:

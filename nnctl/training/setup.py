@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.activations import ACTIVATIONS
 from ..core.errors import ConfigError
-from ..core.grammar import build_layers, default_init
+from ..core.grammar import build_layers
 from ..core.initializers import INITIALIZERS
 from ..core.losses import LOSSES, Loss
 from ..core.model import Model
@@ -66,8 +66,8 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         dataset, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.seed, standardize=cfg.standardize
     )
     ACTIVATIONS.get(cfg.activation)  # validate early: a typo names the activation, not a layer
-    init = default_init(cfg.activation) if cfg.init == "auto" else cfg.init
-    INITIALIZERS.get(init)
+    if cfg.init != "auto":  # "auto" stays a rule: each layer's initializer is in the layer list
+        INITIALIZERS.get(cfg.init)
     INITIALIZERS.get(cfg.bias_init)
 
     loss_spec = cfg.loss
@@ -87,7 +87,7 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         cfg.model,
         n_outputs=n_outputs,
         activation=cfg.activation,
-        init=init,
+        init=cfg.init,
         bias_init=cfg.bias_init,
         dropout=cfg.dropout,
         input_dropout=cfg.input_dropout,
@@ -113,7 +113,6 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         augment = BatchAugmenter(pipeline, dataset.task, dataset.n_classes, np.dtype(cfg.dtype))
 
     resolved = cfg.replace(
-        init=init,
         loss=loss.spec(),
         optimizer=optimizer.spec(),
         lr=float(optimizer.lr),
