@@ -17,7 +17,7 @@ def test_xor_and_spiral_reach_99_percent_training_accuracy(data, optimizer):
     run, result = train(data=data, model="mlp:64,64", optimizer=optimizer, epochs=150, batch_size=32,
                         val_split=0.0, test_split=0.0, monitor="train_loss", seed=1)
     assert result.status == "completed"
-    assert result.final["train_acc"] >= 0.99, result.final
+    assert result.final["eval_train_acc"] >= 0.99, result.final
 
 
 def test_same_seed_gives_identical_weights_after_training():
@@ -58,7 +58,7 @@ def test_residual_connections_make_depth_trainable():
     _, flat = train(model=f"dense:32,relu,{plain}", **common)
     assert res.final["test_acc"] >= 0.9, res.final
     assert res.final["test_acc"] > flat.final["test_acc"] + 0.2, (res.final, flat.final)
-    assert res.final["train_loss"] < flat.final["train_loss"] / 10
+    assert res.final["eval_train_loss"] < flat.final["eval_train_loss"] / 10
 
 
 def test_batch_size_full_and_one_are_gradient_descent_and_sgd():

@@ -23,20 +23,25 @@ def test_there_is_an_experiment_per_claim():
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_fast_experiment_supports_its_claim(path, tmp_path):
+    """The fast version runs too few seeds and epochs for a verdict against the noise to be
+    expected; its comparisons must hold in the means and the data must not contradict the claim."""
     exp = read_experiment(path)
     outcome = run_experiment(exp, LocalExecutor(workers=2), results_dir=tmp_path, fast=True)
-    numbers = {t.selector.text(): t.value for t in outcome.terms}
-    assert outcome.supported, f"{exp.name}: {exp.expect.text} with {numbers}"
+    summary = "; ".join(c.summary() for c in outcome.judgement.comparisons)
+    assert all(c.holds for c in outcome.judgement.comparisons), f"{exp.name}: {summary}"
+    assert outcome.verdict != "NOT SUPPORTED", f"{exp.name}: {summary}"
 
 
 def test_cli_run_prints_verdict_and_writes_report(tmp_path):
     result = CliRunner().invoke(app, ["experiment", "run", str(FOLDER / "cross_entropy_vs_quadratic.toml"), "--fast",
                                       "--results-dir", str(tmp_path), "--workers", "1"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "SUPPORTED: train_mae[loss=quadratic] > 0.15" in result.output
+    assert "SUPPORTED: eval_train_mae[loss=quadratic] > 0.15" in result.output
+    assert "exact: the same difference for every seed" in result.output  # a deterministic single neuron
     report = tmp_path / "cross-entropy-vs-quadratic-fast" / "report.md"
     text = report.read_text()
-    assert "**SUPPORTED**" in text and "train_mae[loss=quadratic]" in text
+    assert "**SUPPORTED**" in text and "eval_train_mae[loss=quadratic]" in text
+    assert "| comparison | left | right | effect |" in text
     assert (report.parent / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 

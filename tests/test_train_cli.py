@@ -53,7 +53,7 @@ def test_train_writes_all_outputs(tmp_path):
     assert abs(curve["train_loss"][0] - np.log(10)) < 0.5 * np.log(10)
     assert metrics["status"] == "completed"
     assert metrics["epochs_run"] == 3
-    for key in ["best_epoch", "best_val_loss", "train_loss", "val_acc", "test_acc", "params", "wall_seconds"]:
+    for key in ["best_epoch", "best_val_loss", "eval_train_loss", "val_acc", "test_acc", "params", "wall_seconds"]:
         assert key in metrics
     cfg = config["config"]
     # init=auto is a rule, recorded as such; each layer's initializer is in the layer list

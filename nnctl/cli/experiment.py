@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
@@ -11,10 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..core.errors import ConfigError, DataError
-from ..experiments.runner import run_experiment
+from ..experiments.runner import experiment_folder, run_experiment
 from ..experiments.spec import list_experiments, read_experiment
 from ..results.experiments import write_report
-from ..results.store import sanitize_name
 from ..search import make_executor
 from . import render
 from .app import app
@@ -48,29 +46,23 @@ def run_command(
 ) -> None:
     """Run the experiment's sweeps, check its expectation, print SUPPORTED / NOT SUPPORTED and write a report."""
     exp = read_experiment(file)
-    folder = results_dir / ((sanitize_name(exp.name) or "experiment") + ("-fast" if fast else ""))
-    if folder.is_symlink():
-        raise ConfigError(f"'{folder}' is a symbolic link; an experiment's folder must be a directory inside --results-dir")
+    folder = experiment_folder(results_dir, exp, fast)
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")
     outcome = run_experiment(exp, make_executor(executor, workers=workers, scheduler=scheduler),
                              results_dir=folder, fast=fast)
-    groups: dict[str, list] = defaultdict(list)
-    axes = [k for k in exp.sweeps(fast)["main" if "main" in outcome.sweeps else next(iter(outcome.sweeps))][1].get("params", {})]
-    for trial in outcome.trials:
-        label = ",".join(f"{k}={trial.options.get(k)}" for k in axes) or trial.options["sweep"]
-        if len(outcome.sweeps) > 1:
-            label = f"{trial.options['sweep']}: {label}"
-        groups[label].append(trial)
-    report = write_report(folder, outcome, list(groups.items()))
-    table = Table(show_edge=False)
-    table.add_column("term")
-    table.add_column("value", justify="right")
-    table.add_column("n", justify="right")
-    for term in outcome.terms:
-        table.add_row(escape(term.selector.text()), render.fmt(term.value), str(len(term.values) or "-"))
-    out.print(table)
-    effect = "" if outcome.effect is None else f"  (effect {render.fmt(outcome.effect)})"
-    style = "green" if outcome.supported else "red"
+    report = write_report(folder, outcome, outcome.groups())
+    styles = {"SUPPORTED": "green", "NOT SUPPORTED": "red"}
+    for k, c in enumerate(outcome.judgement.comparisons, 1):
+        p = "" if c.p != c.p else f", p = {c.p:.3g}"
+        style = styles.get(c.verdict, "yellow")
+        out.print(f"{k}. {escape(c.text)}\n   left {render.fmt(sum(c.left) / len(c.left))}, right "
+                  f"{render.fmt(sum(c.right) / len(c.right))}: effect {c.effect:+.4g} ± {render.fmt(c.noise)} "
+                  f"(n={c.n}{p}) → [{style}]{c.verdict}[/{style}]")
+    tests = sorted({c.test for c in outcome.judgement.comparisons})
+    out.print(f"[dim]{outcome.seeds} seeds; ± noise: standard error of the effect; test: {escape('; '.join(tests))}; "
+              "α = 0.05, one-sided[/dim]")
+    style = styles.get(outcome.verdict, "yellow")
+    effect = "" if outcome.effect is None else f"  (effect {outcome.effect:+.4g})"
     out.print(f"[bold {style}]{outcome.verdict}[/bold {style}]: {escape(exp.expect.text)}{effect}")
     out.print(f"report: {report}")

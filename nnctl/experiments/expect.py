@@ -4,7 +4,7 @@ An expectation is a comparison of arithmetic over *selectors*::
 
     test_acc[init=he_normal] > test_acc[init=zeros] + 0.3
     train_loss@5[activation=relu] < train_loss@5[activation=sigmoid]
-    (train_acc[l2=0.0] - val_acc[l2=0.0]) > (train_acc[l2=0.001] - val_acc[l2=0.001])
+    (eval_train_acc[l2=0.0] - val_acc[l2=0.0]) > (eval_train_acc[l2=0.001] - val_acc[l2=0.001])
     best_val_acc.max[sweep=random] >= best_val_acc.max[sweep=grid] and distinct(lr)[sweep=random] > 3
 
 A selector ``metric[key=value,...]`` takes the rows (trials) whose options match every filter and
@@ -236,6 +236,9 @@ class Expectation:
                     continue
                 self._take("]")
                 break
+        for i, seen in enumerate(self.selectors):  # a selector written twice is one term
+            if seen == sel:
+                return i
         self.selectors.append(sel)
         return len(self.selectors) - 1
 
@@ -257,19 +260,23 @@ class Expectation:
         return bool(self._eval(self.tree, terms)), terms
 
     def _eval(self, node, terms: list[Term]) -> Any:
+        return self.evaluate_node(node, {i: t.value for i, t in enumerate(terms)})
+
+    def evaluate_node(self, node, values: dict[int, float]) -> Any:
+        """The value of a parsed (sub)expression with ``values[i]`` standing for selector i."""
         op = node[0]
         if op == "num":
             return node[1]
         if op == "sel":
-            return terms[node[1]].value
+            return values[node[1]]
         if op == "cmp":
-            left, right = self._eval(node[2], terms), self._eval(node[3], terms)
+            left, right = self.evaluate_node(node[2], values), self.evaluate_node(node[3], values)
             return bool(COMPARISONS[node[1]](left, right)) and not (math.isnan(left) or math.isnan(right))
         if op == "and":
-            return self._eval(node[1], terms) and self._eval(node[2], terms)
+            return self.evaluate_node(node[1], values) and self.evaluate_node(node[2], values)
         if op == "or":
-            return self._eval(node[1], terms) or self._eval(node[2], terms)
-        a, b = self._eval(node[1], terms), self._eval(node[2], terms)
+            return self.evaluate_node(node[1], values) or self.evaluate_node(node[2], values)
+        a, b = self.evaluate_node(node[1], values), self.evaluate_node(node[2], values)
         if op == "+":
             return a + b
         if op == "-":
@@ -277,6 +284,27 @@ class Expectation:
         if op == "*":
             return a * b
         return a / b if b != 0 else math.nan
+
+    def node_text(self, node) -> str:
+        """A (sub)expression written back as text."""
+        op = node[0]
+        if op == "num":
+            return f"{node[1]:g}"
+        if op == "sel":
+            return self.selectors[node[1]].text()
+        if op == "cmp":
+            return f"{self.node_text(node[2])} {node[1]} {self.node_text(node[3])}"
+        if op in ("and", "or"):
+            return f"{self.node_text(node[1])} {op} {self.node_text(node[2])}"
+        left, right = self.node_text(node[1]), self.node_text(node[2])
+        if op in "*/":
+            left = f"({left})" if node[1][0] in ("+", "-") else left
+            right = f"({right})" if node[2][0] in ("+", "-", "*", "/") else right
+        elif op == "-" and node[2][0] in ("+", "-"):
+            right = f"({right})"
+        if op == "-" and node[1] == ("num", 0.0):
+            return f"-{right}"
+        return f"{left} {op} {right}"
 
     def effect(self, terms: list[Term]) -> float | None:
         """Left minus right side of the first comparison: the effect size reported with the verdict."""

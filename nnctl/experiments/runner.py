@@ -20,10 +20,12 @@ import pandas as pd
 from ..core.activations import ACTIVATIONS
 from ..core.errors import ConfigError
 from ..results.experiments import trial_frames
+from ..results.store import sanitize_name
 from ..search import build_space, run_sweep
 from ..search.sweep import SweepCallback
 from .expect import Selector, Term, matches
 from .spec import Experiment
+from .verdict import SUPPORTED, Judgement, judge
 
 
 @dataclass
@@ -44,11 +46,10 @@ class TrialRecord:
 
 @dataclass
 class Outcome:
-    """An experiment's verdict and the numbers behind it."""
+    """An experiment's verdict (judged against the seed noise) and the numbers behind it."""
 
     experiment: Experiment
-    supported: bool
-    effect: float | None
+    judgement: Judgement
     terms: list[Term]
     trials: list[TrialRecord]
     sweeps: dict[str, Path]
@@ -56,7 +57,43 @@ class Outcome:
 
     @property
     def verdict(self) -> str:
-        return "SUPPORTED" if self.supported else "NOT SUPPORTED"
+        return self.judgement.verdict
+
+    @property
+    def supported(self) -> bool:
+        return self.judgement.verdict == SUPPORTED
+
+    @property
+    def effect(self) -> float | None:
+        return self.judgement.effect
+
+    @property
+    def seeds(self) -> int:
+        return len({t.options.get("seed") for t in self.trials})
+
+    def groups(self) -> list[tuple[str, list[TrialRecord]]]:
+        """The trials of each point (its seeds together), labelled by the point's axis values."""
+        axes = {label: list(spec.get("params") or {}) for label, (_, spec) in self.experiment.sweeps(self.fast).items()}
+        groups: dict[str, list[TrialRecord]] = {}
+        for trial in self.trials:
+            sweep = trial.options["sweep"]
+            label = ", ".join(f"{k}={_short(trial.options.get(k))}" for k in axes.get(sweep, [])) or sweep
+            if len(self.sweeps) > 1:
+                label = f"{sweep}: {label}"
+            groups.setdefault(label, []).append(trial)
+        return list(groups.items())
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def experiment_folder(results_dir: str | Path, exp: Experiment, fast: bool) -> Path:
+    """Where an experiment's sweeps and report go: ``<results_dir>/<name>[-fast]``."""
+    folder = Path(results_dir) / ((sanitize_name(exp.name) or "experiment") + ("-fast" if fast else ""))
+    if folder.is_symlink():
+        raise ConfigError(f"'{folder}' is a symbolic link; an experiment's folder must be a directory inside --results-dir")
+    return folder
 
 
 def run_experiment(
@@ -86,8 +123,21 @@ def run_experiment(
             trials.append(TrialRecord(options, row, state.path / "trials" / trial.trial_id))
     if not trials:
         raise ConfigError(f"experiment '{exp.name}': no trial finished, so the expectation cannot be judged")
-    supported, terms = exp.expect.evaluate(lambda sel: lookup(trials, sel))
-    return Outcome(exp, supported, exp.expect.effect(terms), terms, trials, sweeps, fast)
+    _, terms = exp.expect.evaluate(lambda sel: lookup(trials, sel))
+    judgement = judge(exp.expect, lambda sel: lookup_by_seed(trials, sel))
+    return Outcome(exp, judgement, terms, trials, sweeps, fast)
+
+
+def lookup_by_seed(trials: list[TrialRecord], sel: Selector) -> dict[Any, list[float]]:
+    """The selector's values grouped by the trials' seeds (``None`` for a count of distinct values,
+    which does not vary with the seed)."""
+    if sel.distinct:
+        return {None: lookup(trials, sel)}
+    chosen = [t for t in trials if matches(t.options, sel.filters)]
+    out: dict[Any, list[float]] = {}
+    for trial, value in zip(chosen, lookup(chosen, Selector(sel.metric, {}, sel.epoch, sel.aggregate))):
+        out.setdefault(trial.options.get("seed"), []).append(float(value) if value is not None else math.nan)
+    return out
 
 
 def lookup(trials: list[TrialRecord], sel: Selector) -> list[Any]:
@@ -104,6 +154,12 @@ def lookup(trials: list[TrialRecord], sel: Selector) -> list[Any]:
             rows = curve[curve["epoch"] == sel.epoch] if "epoch" in curve else curve.iloc[0:0]
             values.append(float(rows[sel.metric].iloc[0]) if len(rows) and sel.metric in rows else math.nan)
         else:
+            if sel.metric not in t.metrics and sel.metric not in t.options:
+                known = ", ".join(k for k, v in t.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+                raise ConfigError(
+                    f"{sel.text()}: '{sel.metric}' is not a metric of the returned model (metrics.csv has: {known}); "
+                    f"a curve.csv column needs an epoch, e.g. {sel.metric}@5"
+                )
             value = t.metrics.get(sel.metric, t.options.get(sel.metric))
             values.append(value if isinstance(value, (int, float)) else math.nan)
     return values

@@ -7,7 +7,8 @@ An experiment is a TOML file::
     hypothesis = "If all the weights are initialized with 0 ... (quoted from the notes)"
     source = "lecture notes 000, 'Initialization is extremely important'"
     expect = "val_acc[init=he_normal] > val_acc[init=zeros] + 0.3"
-    metric = "val_acc"              # the curve to plot in the report (optional)
+    metric = "val_acc"              # the curve(s) to plot in the report, or a list such as
+                                    # ["train_loss", "val_loss"] (optional)
     repeats = 3                     # sweep settings, as in a sweep spec file
     [base]                          # run options shared by every trial
     model = "mlp:64"
@@ -50,7 +51,7 @@ class Experiment:
     hypothesis: str
     source: str
     expect: Expectation
-    metric: str
+    metrics: list[str]
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def sweeps(self, fast: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -104,9 +105,14 @@ def read_experiment(path: str | Path) -> Experiment:
     for key in ("name", "claim", "hypothesis", "expect"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ConfigError(f"experiment file '{path}' needs a non-empty string '{key}'")
-    for key in ("source", "metric", "notes"):
+    for key in ("source", "notes"):
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"experiment file '{path}': '{key}' must be a string, got {type(raw[key]).__name__}")
+    metrics = raw.get("metric", "val_acc")
+    metrics = [metrics] if isinstance(metrics, str) else metrics
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) and m for m in metrics):
+        raise ConfigError(f"experiment file '{path}': 'metric' must be a curve.csv column or a list of them, "
+                          f"got {shown(raw.get('metric'))}")
     _check_sweep(path, "", raw)
     for label, spec in _table(path, "sweeps", raw.get("sweeps")).items():
         _check_keys(path, f"sweeps.{shown(label)}", spec, SWEEP_KEYS)
@@ -124,7 +130,7 @@ def read_experiment(path: str | Path) -> Experiment:
         hypothesis=" ".join(raw["hypothesis"].split()),
         source=str(raw.get("source", "")),
         expect=Expectation(raw["expect"]),
-        metric=str(raw.get("metric", "val_acc")),
+        metrics=list(metrics),
         raw=raw,
     )
 

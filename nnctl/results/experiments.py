@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .store import atomic_write_bytes, atomic_write_text
+from .store import atomic_write_text
 
 
 def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -21,71 +21,62 @@ def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     return curve, diag
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "nan"
+        return "-"
     return f"{value:.4g}"
 
 
+def verdict_line(outcome) -> str:
+    """``VERDICT (n seeds): first comparison, effect ± noise, test, p`` for terminals and reports."""
+    parts = [f"{outcome.verdict}"]
+    for c in outcome.judgement.comparisons:
+        p = "" if math.isnan(c.p) else f", p = {c.p:.3g}"
+        parts.append(f"{c.text}: effect {c.effect:+.4g} ± {_fmt(c.noise)} (n={c.n}, {c.test}{p}) → {c.verdict}")
+    return "\n".join(parts)
+
+
 def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> Path:
-    """Write report.md (claim, verdict, numbers) and curves.png (mean curve per group) into ``folder``."""
+    """Write report.md (claim, verdict against the seed noise, numbers) and curves.png (the mean
+    curve of each group of trials with its seed band) into ``folder``."""
+    from .plots import plot_experiment
+
     exp = outcome.experiment
     folder.mkdir(parents=True, exist_ok=True)
     lines = [
         f"# {exp.claim}",
         "",
-        f"**{outcome.verdict}**" + (" (fast version)" if outcome.fast else ""),
+        f"**{outcome.verdict}**" + (" (fast version)" if outcome.fast else "")
+        + f" — {outcome.seeds} seed{'s' if outcome.seeds != 1 else ''}; each comparison is judged against the "
+        "seed-to-seed noise (SUPPORTED / NOT SUPPORTED when a one-sided test at α = 0.05 says so, otherwise "
+        "INCONCLUSIVE).",
         "",
         f"> {exp.hypothesis}",
         "",
         f"Source: {exp.source}" if exp.source else "",
         "",
-        f"Expectation: `{exp.expect.text}`"
-        + (f"; effect (left − right of the first comparison): {_fmt(outcome.effect)}" if outcome.effect is not None else ""),
+        f"Expectation: `{exp.expect.text}`",
         "",
-        "| term | value | n | values |",
-        "|---|---|---|---|",
+        "| comparison | left | right | effect | ± noise (s.e.) | n | test | p | verdict |",
+        "|---|---:|---:|---:|---:|---:|---|---:|---|",
     ]
+    for c in outcome.judgement.comparisons:
+        lines.append(
+            f"| `{c.text}` | {_fmt(sum(c.left) / len(c.left))} | {_fmt(sum(c.right) / len(c.right))} | "
+            f"{c.effect:+.4g} | {_fmt(c.noise)} | {c.n} | {c.test} | {_fmt(c.p)} | {c.verdict} |"
+        )
+    lines += ["", "| term | mean | sd over trials | n | values |", "|---|---:|---:|---:|---|"]
     for term in outcome.terms:
+        values = [v for v in term.values if not math.isnan(v)]
+        sd = statistics.stdev(values) if len(values) > 1 else math.nan
         shown = ", ".join(_fmt(v) for v in term.values[:12]) + (" …" if len(term.values) > 12 else "")
-        lines.append(f"| `{term.selector.text()}` | {_fmt(term.value)} | {len(term.values) or '-'} | {shown} |")
+        lines.append(f"| `{term.selector.text()}` | {_fmt(term.value)} | {_fmt(sd)} | {len(term.values) or '-'} | {shown} |")
     lines += ["", "Sweeps: " + ", ".join(f"{label}: `{path.name}`" for label, path in outcome.sweeps.items()), ""]
-    if _plot(folder / "curves.png", exp.metric, groups):
-        lines += [f"![{exp.metric} per group](curves.png)", ""]
+    first = outcome.judgement.comparisons[0] if outcome.judgement.comparisons else None
+    subtitle = outcome.verdict + ("" if first is None else f" — {first.text}: effect {first.effect:+.3g} ± "
+                                  f"{_fmt(first.noise)}, n={first.n}")
+    if plot_experiment(groups, exp.metrics, folder / "curves.png", exp.claim, subtitle) is not None:
+        lines += [f"![{' and '.join(exp.metrics)} per group, mean over seeds with their range](curves.png)", ""]
     path = folder / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path
-
-
-def _plot(path: Path, metric: str, groups: list[tuple[str, list[Any]]]) -> bool:
-    """Mean curve of ``metric`` per group of trials (one line per group)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # pragma: no cover - matplotlib is a dependency
-        return False
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    drawn = 0
-    for label, trials in groups:
-        curves = [t.frames()[0] for t in trials]
-        curves = [c for c in curves if metric in c]
-        if not curves:
-            continue
-        joined = pd.concat([c[["epoch", metric]] for c in curves]).groupby("epoch")[metric].mean()
-        ax.plot(joined.index, joined.values, label=label)
-        drawn += 1
-    if not drawn:
-        plt.close(fig)
-        return False
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
-    return True

@@ -48,16 +48,20 @@ def _figure(size: tuple[float, float]):
     return fig
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write a figure atomically, PNG or SVG by the file's extension: the one way figures are saved."""
     path = Path(path)
     if not path.parent.is_dir():
         raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
-    if path.suffix.lower() != ".png":
-        raise ConfigError(f"picture '{path}' must end in .png")
+    kind = path.suffix.lower().lstrip(".")
+    if kind not in ("png", "svg"):
+        raise ConfigError(f"picture '{path}' must end in .png or .svg")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format=kind, dpi=DPI, metadata={"Software": None} if kind == "png" else {"Date": None})
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
 
 
 def plot_lr_find(
@@ -101,7 +105,7 @@ def plot_lr_find(
         ax.set_ylim(low - 0.1 * pad, high + 0.3 * pad)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(record: Any, path: str | os.PathLike, title: str | None = None) -> Path:
@@ -129,7 +133,7 @@ def plot_curves(record: Any, path: str | os.PathLike, title: str | None = None) 
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=9)
     fig.suptitle(title or f"{record.path.name}")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_compare(
@@ -155,4 +159,64 @@ def plot_compare(
     ax.set_title(title or f"{metric} of {len(records)} runs")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best", ncol=1 if len(records) <= 8 else 2)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+EXPERIMENT_SIZE = (10.0, 5.2)  # 1000 × 520
+_SPLIT_STYLE = {"train": "--", "eval_train": "--", "val": "-", "test": ":"}
+
+
+def plot_experiment(
+    groups: list[tuple[str, list[Any]]], metrics: list[str], path: str | os.PathLike, title: str, subtitle: str = ""
+) -> Path | None:
+    """An experiment's curves: one colour per group of trials, one line style per metric (training
+    dashed, validation solid), the mean over the group's seeds as a line and their min–max as a band.
+
+    ``groups`` pairs a label with trials that have ``frames()`` (curve, diagnostics). Returns None
+    when no trial has any of ``metrics``.
+    """
+    import textwrap
+
+    fig = _figure(EXPERIMENT_SIZE)
+    ax = fig.add_subplot()
+    drawn = 0
+    for k, (label, trials) in enumerate(groups):
+        curves = [c for c in (t.frames()[0] for t in trials) if "epoch" in c]
+        for metric in metrics:
+            have = [c[["epoch", metric]].dropna() for c in curves if metric in c and c[metric].notna().any()]
+            if not have:
+                continue
+            table = pd_concat_by_epoch(have, metric)
+            style = _SPLIT_STYLE.get(metric.split("_")[0], "-")
+            name = label if len(metrics) == 1 else f"{label} · {metric}"
+            n = table.shape[1]
+            mean, low, high = table.mean(axis=1), table.min(axis=1), table.max(axis=1)
+            ax.plot(table.index, mean, style, color=f"C{k % 10}", linewidth=1.8,
+                    label=name + (f" (mean of {n} seeds)" if n > 1 else ""))
+            if n > 1:
+                ax.fill_between(table.index, low, high, color=f"C{k % 10}", alpha=0.15, linewidth=0)
+            drawn += 1
+    if not drawn:
+        return None
+    from matplotlib.ticker import MaxNLocator
+
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(" / ".join(metrics))
+    if all("loss" in m for m in metrics) and all(line.get_ydata().min() > 0 for line in ax.get_lines()):
+        ax.set_yscale("log")  # the epoch-0 loss would squash the rest; a gap reads as a ratio
+        ax.set_ylabel(" / ".join(metrics) + " (log scale)")
+    ax.grid(True, alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+              title="band: min–max over seeds" if any(len(t) > 1 for _, t in groups) else None, title_fontsize=8)
+    fig.suptitle("\n".join(textwrap.wrap(title, 90)), fontsize=11)
+    if subtitle:
+        ax.set_title("\n".join(textwrap.wrap(subtitle, 80)), fontsize=9)
+    return save_figure(fig, path)
+
+
+def pd_concat_by_epoch(curves: list[Any], metric: str):
+    """One column per curve, indexed by epoch (curves of different lengths leave NaN)."""
+    import pandas as pd
+
+    return pd.concat([c.set_index("epoch")[metric].rename(i) for i, c in enumerate(curves)], axis=1).sort_index()

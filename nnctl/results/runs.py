@@ -29,8 +29,8 @@ INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is trainin
 DIAGNOSTICS_COLUMNS = ["epoch", "layer", "stat", "value"]
 METRICS_COLUMNS = [
     "status", "stop_reason", "epochs_run", "steps", "best_epoch", "monitor", "best_val_loss", "best_val_acc",
-    "best_val_mae", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-    "train_mse", "train_mae", "train_r2", "val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2",
+    "best_val_mae", "eval_train_loss", "eval_train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
+    "eval_train_mse", "eval_train_mae", "eval_train_r2", "val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2",
     "params", "restored_best", "warnings", "wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished",
 ]
 

@@ -342,9 +342,14 @@ def _eval_row(run: Prepared, epoch: int, step: int, lr: float, train: tuple[floa
 
 
 def _final_metrics(run: Prepared) -> dict[str, float]:
+    """Metrics of the returned model, every split measured in evaluation mode.
+
+    The training split's are named ``eval_train_*``: curve.csv's ``train_loss`` is another quantity,
+    the mean over an epoch's minibatches while the weights moved (and dropout was on).
+    """
     sp, model, loss = run.splits, run.model, run.loss
     out: dict[str, float] = {}
-    for split, X, y in (("train", sp.X_train, sp.y_train), ("val", sp.X_val, sp.y_val), ("test", sp.X_test, sp.y_test)):
+    for split, X, y in (("eval_train", sp.X_train, sp.y_train), ("val", sp.X_val, sp.y_val), ("test", sp.X_test, sp.y_test)):
         if len(X) == 0:
             continue
         for key, value in evaluate(model, loss, X, y, task=run.dataset.task).items():
