@@ -163,7 +163,7 @@ def test_output_paths_that_cannot_be_written(tmp_path, a_run):
     assert err == f"error: cannot write '{tmp_path / 'no' / 'dir' / 'c.png'}': directory '{tmp_path / 'no' / 'dir'}' does not exist"
     err = one_line_error(["augment-preview", "--augment", "shift:1", "--out", tmp_path / "no" / "a.png"])
     assert err == f"error: cannot write '{tmp_path / 'no' / 'a.png'}': directory '{tmp_path / 'no'}' does not exist"
-    assert one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"]) == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png"
+    assert one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"]) == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png or .svg"
 
 
 # --- runtime failures: exit 1 ----------------------------------------------------------------------------

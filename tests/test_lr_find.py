@@ -198,3 +198,16 @@ def test_config_accepts_auto_and_rejects_words():
     assert RunConfig.from_dict({"lr": "0.5"}).lr == 0.5
     with pytest.raises(ConfigError, match="'auto'"):
         RunConfig.from_dict({"lr": "fast"})
+
+
+def test_the_explanation_quotes_this_tests_own_suggestions():
+    """It used to say valley is '5-10x lower' right after printing valley 0.0191 vs minimum 0.0363."""
+    from nnctl.training.lr_find import why_recommended
+
+    def stats(**lrs):
+        return {k: {"geomean": v} for k, v in lrs.items()}
+
+    text = why_recommended(stats(minimum=0.0363, valley=0.0191, steep=0.01))
+    assert "0.0363" in text and "0.0191" in text and "1.9× lower here" in text and "5-10" not in text
+    assert "1.5× higher here" in why_recommended(stats(minimum=0.01, valley=0.015, steep=0.02))
+    assert "about the same here" in why_recommended(stats(minimum=0.01, valley=0.0101, steep=0.02))

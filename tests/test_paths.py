@@ -133,7 +133,7 @@ def test_resume_ignores_trial_ids_written_into_sweep_json(tmp_path, results):
 def test_experiment_names_and_sweep_labels_stay_inside(tmp_path, results):
     exp = tmp_path / "exp.toml"
     exp.write_text(
-        'name = "../../../exp-escape"\nclaim = "c"\nhypothesis = "h"\nexpect = "val_acc[lr=0.01] > 0"\nmetric = "val_acc"\n'
+        'name = "../../../exp-escape"\nclaim = "c"\nhypothesis = "h"\nexpect = "val_acc[lr=0.01] > 0"\nmetric = "val_acc"\nrepeats = 3\n'
         '[base]\nmodel = "mlp:8"\nepochs = 1\n[params]\nlr = [0.01, 0.001]\n'
     )
     out = invoke("experiment", "run", exp, "--results-dir", results, "-w", "1").output

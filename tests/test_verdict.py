@@ -80,3 +80,10 @@ def test_a_selector_written_twice_is_one_term():
     e = Expectation("(acc[x=1] - acc[x=2]) > (acc[x=3] - acc[x=2]) and acc[x=1] > 0")
     assert [s.text() for s in e.selectors] == ["acc[x=1]", "acc[x=2]", "acc[x=3]"]
     assert e.node_text(e.tree[1]) == "acc[x=1] - acc[x=2] > acc[x=3] - acc[x=2]"
+
+
+def test_counts_on_both_sides_are_compared_exactly():
+    data = [{"sweep": "random", "seed": s, "lr": lr} for s in (0, 1) for lr in (0.1, 0.2, 0.3)]
+    data += [{"sweep": "grid", "seed": s, "lr": lr} for s in (0, 1) for lr in (0.1, 0.1, 0.2)]
+    (c,) = judge(Expectation("distinct(lr)[sweep=random] > distinct(lr)[sweep=grid]"), lookup_from(data)).comparisons
+    assert c.verdict == SUPPORTED and c.test.startswith("exact") and c.effect == 1.0

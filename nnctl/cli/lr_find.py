@@ -11,7 +11,7 @@ from ..results import make_run_dir, write_csv, write_json
 from ..results import plots
 from ..results.store import check_results_dir
 from ..training.config import RunConfig
-from ..training.lr_find import RECOMMENDED, SUGGESTIONS, WHY_RECOMMENDED, find_lr
+from ..training.lr_find import RECOMMENDED, SUGGESTIONS, find_lr, why_recommended
 from . import render
 from .app import app
 from .options import run_options
@@ -52,7 +52,7 @@ def lr_find_command(
             "tests": [{"seed": t.seed, "steps": t.steps, "stop_reason": t.stop_reason, "suggestions": t.suggestions} for t in tests],
             "spread": stats,
             "recommended": RECOMMENDED,
-            "why": WHY_RECOMMENDED,
+            "why": why_recommended(stats),
             "lr": lr,
         },
     )
@@ -65,7 +65,7 @@ def lr_find_command(
     for t in tests:
         out.print(f"seed {t.seed}: {t.steps} steps; {t.stop_reason}")
     out.print(f"recommended: {RECOMMENDED} → --lr {lr:g}")
-    out.print(f"why: {WHY_RECOMMENDED}")
+    out.print(f"why: {why_recommended(stats)}")
     out.print(f"results: {run_dir} (lr_find.csv, lr_find.json, lr_find.png)")
 
 

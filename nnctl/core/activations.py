@@ -349,7 +349,9 @@ class SiLU(Swish):
 @ACTIVATIONS.register("softplus")
 class Softplus(Activation):
     """log(1 + eˣ), a smooth ReLU with f′ = σ(x). Computed as log1p(e^(−|x|)) + max(x, 0), which
-    neither overflows for large x nor loses precision for very negative x."""
+    neither overflows for large x nor loses precision for very negative x, so it is exact
+    everywhere. PyTorch's Softplus instead returns x itself above ``threshold`` = 20 (the two differ
+    by log1p(e^(−x)) < 2.1e-9 there; docs/conventions.md lists such differences)."""
 
     gain = SQRT2
 

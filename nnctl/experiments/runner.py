@@ -77,9 +77,9 @@ class Outcome:
         groups: dict[str, list[TrialRecord]] = {}
         for trial in self.trials:
             sweep = trial.options["sweep"]
-            label = ", ".join(f"{k}={_short(trial.options.get(k))}" for k in axes.get(sweep, [])) or sweep
+            label = ", ".join(f"{k}={_short(trial.options.get(k))}" for k in axes.get(sweep, []))
             if len(self.sweeps) > 1:
-                label = f"{sweep}: {label}"
+                label = f"{sweep}: {label}" if label else sweep
             groups.setdefault(label, []).append(trial)
         return list(groups.items())
 

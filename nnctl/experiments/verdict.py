@@ -125,6 +125,11 @@ def _pooled(expectation: Expectation, i: int, values: SeedValues) -> float:
     return AGGREGATES[sel.aggregate](np.asarray(everything, dtype=float))
 
 
+def _varies(node, data: list[SeedValues]) -> bool:
+    """Whether a side has a selector whose values come from trials (and so vary with the seed)."""
+    return any(set(data[i]) != {None} for i in _selectors_in(node))
+
+
 def _common_seeds(node, data: list[SeedValues]) -> list[Any]:
     sets = [set(data[i]) - {None} for i in _selectors_in(node) if set(data[i]) != {None}]
     return sorted(set.intersection(*sets), key=str) if sets else []
@@ -145,6 +150,9 @@ def _compare(expectation: Expectation, node, data: list[SeedValues], alpha: floa
         why = "equality: no test" if sign is None else "a value is missing"
         return Comparison(verdict=SUPPORTED if holds and sign is None else INCONCLUSIVE, noise=math.nan,
                           n=max(len(left), len(right)), test=why, **base)
+    if not _varies(left_node, data) and not _varies(right_node, data):  # counts and numbers only
+        return Comparison(verdict=SUPPORTED if holds else NOT_SUPPORTED, noise=0.0, n=1,
+                          test="exact: neither side depends on the seed", **base)
     paired = bool(seeds) and len(left) == len(right) > 1
     if paired or len(left) == 1 or len(right) == 1:
         d = (np.asarray(left) - np.asarray(right)) if paired else (

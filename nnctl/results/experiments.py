@@ -68,7 +68,7 @@ def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> 
     lines += ["", "| term | mean | sd over trials | n | values |", "|---|---:|---:|---:|---|"]
     for term in outcome.terms:
         values = [v for v in term.values if not math.isnan(v)]
-        sd = statistics.stdev(values) if len(values) > 1 else math.nan
+        sd = statistics.stdev(values) if len(values) > 1 and term.selector.aggregate == "mean" else math.nan
         shown = ", ".join(_fmt(v) for v in term.values[:12]) + (" …" if len(term.values) > 12 else "")
         lines.append(f"| `{term.selector.text()}` | {_fmt(term.value)} | {_fmt(sd)} | {len(term.values) or '-'} | {shown} |")
     lines += ["", "Sweeps: " + ", ".join(f"{label}: `{path.name}`" for label, path in outcome.sweeps.items()), ""]

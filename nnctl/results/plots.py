@@ -182,6 +182,7 @@ def plot_experiment(
     drawn = 0
     for k, (label, trials) in enumerate(groups):
         curves = [c for c in (t.frames()[0] for t in trials) if "epoch" in c]
+        color = f"C{k % 10}"
         for metric in metrics:
             have = [c[["epoch", metric]].dropna() for c in curves if metric in c and c[metric].notna().any()]
             if not have:
@@ -190,11 +191,17 @@ def plot_experiment(
             style = _SPLIT_STYLE.get(metric.split("_")[0], "-")
             name = label if len(metrics) == 1 else f"{label} · {metric}"
             n = table.shape[1]
-            mean, low, high = table.mean(axis=1), table.min(axis=1), table.max(axis=1)
-            ax.plot(table.index, mean, style, color=f"C{k % 10}", linewidth=1.8,
+            common = table.dropna()  # epochs every seed reached: the mean and band are over all of them
+            ax.plot(common.index, common.mean(axis=1), style, color=color, linewidth=1.8,
                     label=name + (f" (mean of {n} seeds)" if n > 1 else ""))
             if n > 1:
-                ax.fill_between(table.index, low, high, color=f"C{k % 10}", alpha=0.15, linewidth=0)
+                ax.fill_between(common.index, common.min(axis=1), common.max(axis=1), color=color, alpha=0.15,
+                                linewidth=0)
+            longer = table.loc[table.index >= (common.index.max() if len(common) else table.index.min())]
+            for column in longer.columns:  # seeds that ran longer (early stopping): each on its own, thin
+                tail = longer[column].dropna()
+                if len(tail) > 1:
+                    ax.plot(tail.index, tail.values, style, color=color, linewidth=0.8, alpha=0.5)
             drawn += 1
     if not drawn:
         return None
@@ -204,11 +211,17 @@ def plot_experiment(
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(" / ".join(metrics))
     if all("loss" in m for m in metrics) and all(line.get_ydata().min() > 0 for line in ax.get_lines()):
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_yscale("log")  # the epoch-0 loss would squash the rest; a gap reads as a ratio
         ax.set_ylabel(" / ".join(metrics) + " (log scale)")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "235" else ""))
     ax.grid(True, alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-              title="band: min–max over seeds" if any(len(t) > 1 for _, t in groups) else None, title_fontsize=8)
+              title="band: min–max over seeds; thin: seeds that ran longer" if any(len(t) > 1 for _, t in groups)
+              else None, title_fontsize=8)
     fig.suptitle("\n".join(textwrap.wrap(title, 90)), fontsize=11)
     if subtitle:
         ax.set_title("\n".join(textwrap.wrap(subtitle, 80)), fontsize=9)

@@ -52,11 +52,20 @@ from .setup import Prepared, prepare
 
 SUGGESTIONS = ("valley", "steep", "minimum")
 RECOMMENDED = "minimum"
-WHY_RECOMMENDED = (
-    "minimum/10 steps one decade back from where the smoothed loss bottoms out: the fastest rate that "
-    "is still stable; valley (fastai's default) is safe but 5-10x lower and undertrains short constant-rate "
-    "runs, steep is a noisy one-point derivative"
-)
+
+
+def why_recommended(stats: dict[str, dict[str, float]]) -> str:
+    """Why ``minimum`` is recommended, with this test's own numbers (geometric means over seeds)."""
+    m, v, st = (stats[name]["geomean"] for name in ("minimum", "valley", "steep"))
+    if v < m:
+        valley = f"{m / v:.2g}× lower here" if m / v >= 1.05 else "about the same here"
+    else:
+        valley = f"{v / m:.2g}× higher here" if v / m >= 1.05 else "about the same here"
+    return (
+        f"minimum/10 ({m:.3g}) steps one decade back from where the smoothed loss bottoms out: the fastest rate "
+        f"that is still stable, and what trained best in short constant-rate runs when measured; valley "
+        f"(fastai's default, {v:.3g}) is {valley}; steep ({st:.3g}) is a one-point derivative of a noisy curve"
+    )
 
 
 @dataclass
