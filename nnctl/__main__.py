@@ -1,5 +1,5 @@
 """``python -m nnctl`` runs the command-line interface."""
 
-from nnctl.cli.app import main
+from nnctl.cli.entry import main
 
 main()

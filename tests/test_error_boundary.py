@@ -163,17 +163,14 @@ def test_output_paths_that_cannot_be_written(tmp_path, a_run):
     assert err == f"error: cannot write '{tmp_path / 'no' / 'dir' / 'c.png'}': directory '{tmp_path / 'no' / 'dir'}' does not exist"
     err = one_line_error(["augment-preview", "--augment", "shift:1", "--out", tmp_path / "no" / "a.png"])
     assert err == f"error: cannot write '{tmp_path / 'no' / 'a.png'}': directory '{tmp_path / 'no'}' does not exist"
-    assert one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"]) == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png or .svg"
+    assert one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"]) == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png or .svg; got '.jpg'"
 
 
-# --- runtime failures: exit 1 ----------------------------------------------------------------------------
-
-
-def test_a_write_that_fails_at_run_time_exits_1(tmp_path, a_run):
+def test_a_directory_where_the_picture_should_go_is_refused_before_drawing(tmp_path, a_run):
     target = tmp_path / "taken.png"
-    target.mkdir()  # a directory where the picture should go: the final rename fails
-    err = one_line_error(["plot", a_run, "--out", target], code=1)
-    assert err.startswith(f"error: cannot write '{target}': ")
+    target.mkdir()
+    err = one_line_error(["plot", a_run, "--out", target], code=2)
+    assert err.startswith(f"error: '{target}' is a directory; name a file to write")
     assert target.is_dir() and not list(target.iterdir()) and [p.name for p in tmp_path.iterdir()] == ["taken.png"]
 
 
@@ -243,3 +240,24 @@ def test_debug_shows_the_traceback_of_typed_errors_too(tmp_path):
     assert "Traceback" not in runner.invoke(app, ["summary", "--optimizer", "adma"]).output
     for off in ("0", "", "false"):
         assert "Traceback" not in runner.invoke(app, ["summary", "--optimizer", "adma"], env={"NNCTL_DEBUG": off}).output
+
+
+def test_ctrl_c_during_start_up_is_one_line(tmp_path):
+    """An interrupt that lands while the command's modules are still being imported."""
+    script = textwrap.dedent('''
+        import sys
+
+        class Interrupt:
+            def find_spec(self, name, path=None, target=None):
+                if name == "typer":
+                    raise KeyboardInterrupt
+                return None
+
+        sys.meta_path.insert(0, Interrupt())
+        sys.argv = ["nnctl", "list"]
+        from nnctl.cli.entry import main
+        main()
+    ''')
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130
+    assert proc.stderr == "interrupted\n" and proc.stdout == ""

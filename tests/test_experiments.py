@@ -6,13 +6,13 @@ import pytest
 from typer.testing import CliRunner
 
 from nnctl.cli.app import app
-from nnctl.core.errors import ConfigError
+from nnctl.core.errors import ConfigError, DataError
 from nnctl.experiments.expect import Expectation, matches
 from nnctl.experiments.runner import run_experiment
-from nnctl.experiments.spec import list_experiments, read_experiment
+from nnctl.experiments.spec import LIBRARY, find_experiment, list_experiments, read_experiment
 from nnctl.search import LocalExecutor
 
-FOLDER = Path(__file__).resolve().parent.parent / "experiments"
+FOLDER = LIBRARY
 FILES = sorted(p for p in FOLDER.glob("*.toml") if "claim" in p.read_text())
 
 
@@ -33,7 +33,7 @@ def test_fast_experiment_supports_its_claim(path, tmp_path):
 
 
 def test_cli_run_prints_verdict_and_writes_report(tmp_path):
-    result = CliRunner().invoke(app, ["experiment", "run", str(FOLDER / "cross_entropy_vs_quadratic.toml"), "--fast",
+    result = CliRunner().invoke(app, ["experiment", "run", "cross_entropy_vs_quadratic", "--fast",
                                       "--results-dir", str(tmp_path), "--workers", "1"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "SUPPORTED: eval_train_mae[loss=quadratic] > 0.15" in result.output
@@ -45,11 +45,26 @@ def test_cli_run_prints_verdict_and_writes_report(tmp_path):
     assert (report.parent / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_cli_list_shows_every_experiment():
-    result = CliRunner().invoke(app, ["experiment", "list", str(FOLDER)], terminal_width=250)
-    assert result.exit_code == 0
+def test_cli_list_shows_every_experiment_on_one_screen(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # outside a checkout: the experiments ship with nnctl
+    result = CliRunner().invoke(app, ["experiment", "list"], terminal_width=80)
+    assert result.exit_code == 0, result.output
     for path in FILES:
-        assert path.name in result.output
+        assert path.stem in result.output
+    assert len(result.output.splitlines()) <= 40
+    details = CliRunner().invoke(app, ["experiment", "list", "--details"], terminal_width=80)
+    assert "expect:" in details.output and "Simard" in details.output
+
+
+def test_experiments_are_found_by_name_and_a_file_of_yours_comes_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert find_experiment("zero-init-symmetry").path == LIBRARY / "zero_init_symmetry.toml"
+    mine = tmp_path / "experiments" / "zero_init_symmetry.toml"
+    mine.parent.mkdir()
+    mine.write_text((LIBRARY / "zero_init_symmetry.toml").read_text().replace("Zero initialization", "Mine:"))
+    assert find_experiment("zero_init_symmetry").claim.startswith("Mine:")
+    with pytest.raises(DataError, match="did you mean 'zero_init_symmetry'"):
+        find_experiment("zero_init_symetry")
 
 
 def test_expectation_grammar():

@@ -142,6 +142,30 @@ def test_residual_block_gradients(width_out):
     assert max(inner_errors.values()) < 1e-6, inner_errors
 
 
+@pytest.mark.parametrize("width_out", [16, 6])
+def test_residual_block_on_images_flattens_its_skip(width_out):
+    """The README's res(dense:64,relu,dense:64) on 8×8 digits: identity when the sizes agree."""
+    from nnctl.core.activations import ACTIVATIONS
+
+    inner = [get("dense:units=5"), ACTIVATIONS.get("tanh"), get(f"dense:units={width_out}")]
+    block = LAYERS.lookup("residual")(layers=inner)
+    build_for_check(block, (1, 4, 4))
+    assert block.flatten_skip and block.projected == (width_out != 16)
+    x = np.random.default_rng(1).standard_normal((7, 1, 4, 4))
+    errors = check_layer(block, x, np.random.default_rng(2))
+    assert max(errors.values()) < 1e-6, errors
+    if width_out == 16:
+        np.testing.assert_allclose(block.forward(x) - x.reshape(7, 16),
+                                   inner[2].forward(inner[1].forward(inner[0].forward(x))), atol=1e-12)
+
+
+def test_readme_residual_model_trains_on_the_default_data():
+    from nnctl.training import RunConfig, fit, prepare
+
+    result = fit(prepare(RunConfig(model="res(dense:64,relu,dense:64)x4", epochs=2)))
+    assert result.status == "completed" and result.final["val_acc"] > 0.8
+
+
 def test_model_places_regularized_weights_first_and_counts_params():
     from nnctl.core.activations import ACTIVATIONS
 

@@ -10,7 +10,8 @@ import typer
 from ..core.errors import ConfigError
 from ..data import load_dataset
 from ..data.augment import parse_augmentations
-from ..results.augment_grid import save_augment_grid
+from ..results.outputs import check_output
+from ..results.plots import plot_augment_grid
 from . import render
 from .app import app
 
@@ -19,12 +20,14 @@ from .app import app
 def augment_preview_command(
     augment: str = typer.Option(..., "--augment", help="Augmentation spec, e.g. shift:2,rotate:15,elastic:alpha=8,sigma=3."),
     data: str = typer.Option("digits", "--data", help="An image dataset (digits, mnist:path=DIR, ...)."),
-    out: Path = typer.Option(Path("augment_preview.png"), "--out", help="PNG file to write."),
+    out: Path = typer.Option(Path("augment_preview.png"), "--out", help="Picture to write (.png or .svg)."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even if it is not a file nnctl wrote."),
     samples: int = typer.Option(6, "--samples", min=1, max=32, help="Rows: how many images."),
     draws: int = typer.Option(5, "--draws", min=1, max=16, help="Columns: augmented draws per image."),
     seed: int = typer.Option(0, "--seed", help="Seed for picking images and drawing augmentations."),
 ) -> None:
-    """Write a PNG grid of original images (first column) next to augmented draws."""
+    """Write a grid of original images (first column) next to augmented draws, a row per image."""
+    check_output(out, "picture", force=force)
     dataset = load_dataset(data, seed=seed)
     if not dataset.is_image:
         raise ConfigError(f"augment-preview needs image data (C, H, W); '{data}' has input shape {dataset.input_shape}")
@@ -36,5 +39,8 @@ def augment_preview_command(
     picks = rng.choice(len(dataset.X), size=min(samples, len(dataset.X)), replace=False)
     original = dataset.X[picks]
     versions = [pipeline(original, rng) for _ in range(draws)]
-    save_augment_grid(original, versions, out, title=f"{data}: {pipeline.spec()}")
+    classes = dataset.classes or []
+    labels = [str(classes[int(c)]) if int(c) < len(classes) else str(c) for c in dataset.y[picks]] \
+        if dataset.task == "classification" else None
+    plot_augment_grid(original, versions, out, title=f"{data}: {pipeline.spec()}", row_labels=labels)
     render.console().print(f"wrote {out}")

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..results import compare
 from ..results import plots
+from ..results.outputs import check_output
 from . import render
 from .app import app
 
@@ -28,11 +29,15 @@ def compare_command(
     group_by: Optional[str] = typer.Option(None, "--group-by", help="Aggregate into mean ± std per value of KEY[,KEY]; 'seed' groups runs that differ only by seed."),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table (raw numbers) to this CSV file."),
     markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown instead of a rich table."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Overlay the runs' curves of --metric in this PNG."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the runs' curves of --metric in this picture (.png or .svg)."),
+    force: bool = typer.Option(False, "--force", help="Replace --csv/--plot files even if nnctl did not write them."),
 ) -> None:
     """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""
     if plot is not None:
         plots.require_matplotlib()
+        check_output(plot, "picture", force=force)
+    if csv is not None:
+        check_output(csv, "table", force=force)
     records = compare.load_runs(compare.resolve_runs(runs, results_dir))
     metric = compare.check_metric(metric, records) if metric else compare.default_metric(records)
     goal = compare.parse_target(target, records) if target else None

@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
+from rich import box
 from rich.table import Table
 
 from ..core.errors import ConfigError, DataError
 from ..experiments.runner import experiment_folder, run_experiment
-from ..experiments.spec import list_experiments, read_experiment
+from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_experiments
 from ..results.experiments import write_report
 from ..search import make_executor
 from . import render
@@ -22,22 +23,36 @@ app.add_typer(experiment_app, name="experiment")
 
 
 @experiment_app.command("list")
-def list_command(folder: Path = typer.Argument(Path("experiments"), help="Folder of experiment files.")) -> None:
-    """Show every experiment with its claim and hypothesis."""
-    if not folder.is_dir():
+def list_command(
+    folder: Optional[Path] = typer.Argument(None, help="A folder of experiment files. [default: ./experiments and the experiments that ship with nnctl]"),
+    details: bool = typer.Option(False, "--details", "-d", help="Also show each hypothesis and expectation."),
+) -> None:
+    """List the experiments, one line each: the name to run and the claim it tests."""
+    if folder is not None and not folder.is_dir():
         raise DataError(f"experiment folder '{folder}' does not exist; pass a folder of experiment .toml files")
-    table = Table(show_edge=False, show_lines=True)
-    table.add_column("file", style="bold", no_wrap=True)
-    table.add_column("claim")
-    table.add_column("expectation")
-    for exp in list_experiments(folder):
-        table.add_row(exp.path.name, f"{escape(exp.claim)}\n[dim]{escape(exp.hypothesis)}[/dim]", escape(exp.expect.text))
+    folders = [folder] if folder is not None else [f for f in (USER_FOLDER, LIBRARY) if f.is_dir()]
+    table = Table(show_edge=False, show_lines=details, box=None if not details else box.SIMPLE)
+    table.add_column("experiment", style="bold", no_wrap=True)
+    table.add_column("claim", overflow="fold")
+    seen: set[str] = set()
+    for where in folders:
+        for exp in list_experiments(where):
+            if exp.path.stem in seen:  # a file of yours of the same name comes first
+                continue
+            seen.add(exp.path.stem)
+            name = exp.path.stem if where == LIBRARY or folder is None else str(exp.path)
+            text = escape(exp.claim)
+            if details:
+                text += f"\n[dim]{escape(exp.hypothesis)}[/dim]\nexpect: {escape(exp.expect.text)}"
+            table.add_row(name, text)
     render.console().print(table)
+    if not details:
+        render.console().print("[dim]nnctl experiment run NAME [--fast]; --details shows hypotheses and expectations[/dim]")
 
 
 @experiment_app.command("run")
 def run_command(
-    file: Path = typer.Argument(..., help="An experiment file, e.g. experiments/zero_init_symmetry.toml."),
+    experiment: str = typer.Argument(..., help="An experiment's name (see 'nnctl experiment list') or file."),
     fast: bool = typer.Option(False, "--fast", help="The reduced version (fewer epochs and seeds)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes. [default: cores]"),
     executor: str = typer.Option("local", "--executor", help="local or dask."),
@@ -45,7 +60,7 @@ def run_command(
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where the experiment's folder goes."),
 ) -> None:
     """Run the experiment's sweeps, check its expectation, print SUPPORTED / NOT SUPPORTED and write a report."""
-    exp = read_experiment(file)
+    exp = find_experiment(experiment)
     folder = experiment_folder(results_dir, exp, fast)
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")

@@ -11,6 +11,7 @@ from ..core.errors import DataError
 from ..results import load_run
 from ..results import plots
 from ..results.compare import resolve_runs
+from ..results.outputs import check_output
 from . import render
 from .app import app
 
@@ -18,11 +19,14 @@ from .app import app
 @app.command("plot")
 def plot_command(
     run: str = typer.Argument(..., help="Run id (looked up under --results-dir) or run directory."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG file to write. [default: <run>/curves.png]"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Picture to write (.png or .svg). [default: <run>/curves.png]"),
     results_dir: str = typer.Option("results", "--results-dir", help="Where run ids are looked up."),
+    force: bool = typer.Option(False, "--force", help="Replace --out even if it is not a file nnctl wrote."),
 ) -> None:
     """Draw loss and accuracy per epoch, training dashed and validation solid, with the best epoch marked."""
     plots.require_matplotlib()
+    if out is not None:
+        check_output(out, "picture", force=force)
     paths = resolve_runs([run], results_dir)
     if len(paths) != 1:
         raise DataError(f"'{run}' names {len(paths)} runs; plot takes one (use compare-runs --plot for several)")

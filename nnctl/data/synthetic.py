@@ -6,7 +6,9 @@ given :class:`numpy.random.Generator` (not scikit-learn's ``make_*``, whose rand
 legacy global-state generator), and shuffled at the end so samples are not ordered by class.
 
 ``n`` is always the *total* number of samples; classes get ``n // classes`` each, the first
-``n % classes`` classes one more.
+``n % classes`` classes one more. The sizes are bounded before anything is drawn (a million
+samples — 14× MNIST, plenty for a toy problem — 1,000 features, 1,000 classes), so a typo such as
+``spiral:n=1000000000`` is one line instead of a process the kernel kills for its memory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ import numpy as np
 from ..core.registry import check_range
 from .dataset import Dataset
 from .registry import DATASETS, DatasetSource
+
+MAX_SAMPLES = 1_000_000
+MAX_FEATURES = 1_000
+MAX_CLASSES = 1_000
 
 
 def _class_positions(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -52,8 +58,8 @@ class Spiral(DatasetSource):
     """
 
     def __init__(self, classes: int = 3, n: int = 300, noise: float = 0.2):
-        check_range("spiral", "classes", classes, 2)
-        check_range("spiral", "n", n, classes)
+        check_range("spiral", "classes", classes, 2, MAX_CLASSES)
+        check_range("spiral", "n", n, classes, MAX_SAMPLES)
         check_range("spiral", "noise", noise, 0.0)
         self.classes, self.n, self.noise = classes, n, noise
 
@@ -71,7 +77,7 @@ class Moons(DatasetSource):
     [0, 1], plus Gaussian noise of standard deviation ``noise``."""
 
     def __init__(self, n: int = 500, noise: float = 0.1):
-        check_range("moons", "n", n, 2)
+        check_range("moons", "n", n, 2, MAX_SAMPLES)
         check_range("moons", "noise", noise, 0.0)
         self.n, self.noise = n, noise
 
@@ -93,7 +99,7 @@ class Circles(DatasetSource):
     """A circle of radius ``factor`` (class 1) inside one of radius 1 (class 0), plus Gaussian noise."""
 
     def __init__(self, n: int = 500, noise: float = 0.05, factor: float = 0.5):
-        check_range("circles", "n", n, 2)
+        check_range("circles", "n", n, 2, MAX_SAMPLES)
         check_range("circles", "noise", noise, 0.0)
         check_range("circles", "factor", factor, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
         self.n, self.noise, self.factor = n, noise, factor
@@ -117,7 +123,7 @@ class Xor(DatasetSource):
     """
 
     def __init__(self, n: int = 400, noise: float = 0.1):
-        check_range("xor", "n", n, 4)
+        check_range("xor", "n", n, 4, MAX_SAMPLES)
         check_range("xor", "noise", noise, 0.0)
         self.n, self.noise = n, noise
 
@@ -135,9 +141,9 @@ class Blobs(DatasetSource):
     ``centre + spread·ε``. Linearly separable when ``spread`` is small: a sanity check."""
 
     def __init__(self, n: int = 500, classes: int = 3, features: int = 2, spread: float = 1.0):
-        check_range("blobs", "classes", classes, 2)
-        check_range("blobs", "n", n, classes)
-        check_range("blobs", "features", features, 1)
+        check_range("blobs", "classes", classes, 2, MAX_CLASSES)
+        check_range("blobs", "n", n, classes, MAX_SAMPLES)
+        check_range("blobs", "features", features, 1, MAX_FEATURES)
         check_range("blobs", "spread", spread, 0.0)
         self.n, self.classes, self.features, self.spread = n, classes, features, spread
 
@@ -155,7 +161,7 @@ class Sine(DatasetSource):
     task = "regression"
 
     def __init__(self, n: int = 500, noise: float = 0.1):
-        check_range("sine", "n", n, 1)
+        check_range("sine", "n", n, 1, MAX_SAMPLES)
         check_range("sine", "noise", noise, 0.0)
         self.n, self.noise = n, noise
 

@@ -98,8 +98,6 @@ class Experiment:
 def read_experiment(path: str | Path) -> Experiment:
     """Parse and check an experiment file (the expectation is parsed, nothing is run)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"experiment file '{path}' does not exist")
     raw = read_table_file(path, "experiment file")
     _check_keys(path, "", raw, TOP_KEYS)
     for key in ("name", "claim", "hypothesis", "expect"):
@@ -163,14 +161,36 @@ def _check_sweep(path: Path, prefix: str, spec: dict[str, Any]) -> None:
         _table(path, prefix + key, spec.get(key))
 
 
+#: the experiments that ship with nnctl (the lecture notes' claims)
+LIBRARY = Path(__file__).resolve().parent / "library"
+#: where a user's own experiment files go (looked up before the library)
+USER_FOLDER = Path("experiments")
+
+
+def find_experiment(name_or_path: str | Path) -> Experiment:
+    """An experiment file by path, or by name (``zero_init_symmetry``, ``zero-init-symmetry``) in
+    ./experiments and then in the experiments that ship with nnctl."""
+    path = Path(name_or_path)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return read_experiment(path)
+    stem = str(name_or_path).replace("-", "_")
+    for folder in (USER_FOLDER, LIBRARY):
+        candidate = folder / f"{stem}.toml"
+        if candidate.is_file():
+            return read_experiment(candidate)
+    names = sorted({p.stem for folder in (USER_FOLDER, LIBRARY) if folder.is_dir() for p in folder.glob("*.toml")
+                    if _is_experiment(p)})
+    raise DataError(f"unknown experiment '{name_or_path}'; experiments: {', '.join(names)}" + suggestion(stem, names))
+
+
+def _is_experiment(path: Path) -> bool:
+    try:
+        text = read_table_file(path, "experiment file")
+    except NnctlError:
+        return False
+    return "claim" in text and "expect" in text
+
+
 def list_experiments(folder: str | Path) -> list[Experiment]:
     """Every experiment file in ``folder`` (files that are plain sweep specs are skipped)."""
-    out = []
-    for path in sorted(Path(folder).glob("*.toml")):
-        try:
-            text = read_table_file(path, "experiment file")
-        except NnctlError:
-            continue
-        if "claim" in text and "expect" in text:
-            out.append(read_experiment(path))
-    return out
+    return [read_experiment(path) for path in sorted(Path(folder).glob("*.toml")) if _is_experiment(path)]

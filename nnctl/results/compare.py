@@ -26,7 +26,7 @@ from ..core.errors import ConfigError, DataError, suggestion
 from ..training.direction import higher_is_better
 from .runs import RunRecord, load_run
 from .stats import welch_t_test
-from .store import atomic_write_text
+from .outputs import write_output
 
 #: options that name or place a run but do not change what it computes
 BOOKKEEPING = ("name", "results_dir")
@@ -374,9 +374,5 @@ def _looks_numeric(text: str) -> bool:
 
 
 def write_table_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write the raw (unformatted) table to CSV, atomically."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.10g"))
-    return path
+    """Write the raw (unformatted) table to a CSV file checked by :func:`~.outputs.check_output`."""
+    return write_output(path, frame.to_csv(index=False, float_format="%.10g").encode("utf-8"))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigError, DataError
+from .outputs import MARK, mark_svg
 from .store import atomic_write_bytes
 
 DPI = 100
@@ -49,7 +50,12 @@ def _figure(size: tuple[float, float]):
 
 
 def save_figure(fig, path: str | os.PathLike) -> Path:
-    """Write a figure atomically, PNG or SVG by the file's extension: the one way figures are saved."""
+    """Write a figure atomically, PNG or SVG by the file's extension, with nnctl's mark in it (so
+    that a later run may replace it, see outputs.py): the one way figures are saved.
+
+    User-named paths are checked by :func:`~nnctl.results.outputs.check_output` before the work
+    that draws them; this only refuses what cannot be a picture at all.
+    """
     path = Path(path)
     if not path.parent.is_dir():
         raise DataError(f"cannot write '{path}': directory '{path.parent}' does not exist")
@@ -57,11 +63,14 @@ def save_figure(fig, path: str | os.PathLike) -> Path:
     if kind not in ("png", "svg"):
         raise ConfigError(f"picture '{path}' must end in .png or .svg")
     buf = io.BytesIO()
-    fig.savefig(buf, format=kind, dpi=DPI, metadata={"Software": None} if kind == "png" else {"Date": None})
-    atomic_write_bytes(path, buf.getvalue())
+    if kind == "png":
+        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": MARK})
+        data = buf.getvalue()
+    else:
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": MARK})
+        data = mark_svg(buf.getvalue())
+    atomic_write_bytes(path, data)
     return path
-
-
 
 
 def plot_lr_find(
@@ -233,3 +242,31 @@ def pd_concat_by_epoch(curves: list[Any], metric: str):
     import pandas as pd
 
     return pd.concat([c.set_index("epoch")[metric].rename(i) for i, c in enumerate(curves)], axis=1).sort_index()
+
+
+def plot_augment_grid(original: np.ndarray, versions: list[np.ndarray], path: str | os.PathLike, title: str = "",
+                      row_labels: list[str] | None = None) -> Path:
+    """Rows are samples (labelled with their class), the first column the original, the others
+    augmented draws. Images have shape (N, C, H, W): three channels are shown in colour, otherwise
+    the first channel in grey, each image scaled to its own range."""
+    n, cols = original.shape[0], 1 + len(versions)
+    fig = _figure((1.2 * cols + (0.6 if row_labels else 0), 1.2 * n + (0.5 if title else 0)))
+    grid = fig.subplots(n, cols, squeeze=False)
+    for i in range(n):
+        for j, images in enumerate([original, *versions]):
+            ax = grid[i][j]
+            image = images[i]
+            if image.shape[0] == 3:
+                lo, hi = float(image.min()), float(image.max())
+                ax.imshow(np.transpose((image - lo) / (hi - lo if hi > lo else 1.0), (1, 2, 0)), interpolation="nearest")
+            else:
+                ax.imshow(image[0], cmap="gray", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("original" if j == 0 else f"draw {j}", fontsize=8)
+            if j == 0 and row_labels:
+                ax.set_ylabel(row_labels[i], fontsize=8, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)

@@ -174,6 +174,7 @@ def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
     name = raw.get("name") or base.pop("name", None) or ""
     if not isinstance(name, (str, int, float)) or isinstance(name, bool):
         raise ConfigError(f"sweep name={name!r} is not allowed; expected a string")
+    RunConfig.from_dict({"name": str(name)})  # the same limit as a run's name: it starts the sweep id
     base.pop("name", None)
     base_cfg = RunConfig.from_dict(base)  # unknown or bad base options fail here
     base = {k.replace("-", "_"): v for k, v in base.items()}

@@ -21,6 +21,8 @@ from ..core.errors import ConfigError, DataError, suggestion
 from ..core.registry import check_choice, check_range, quoted
 
 _INT_TEXT = re.compile(r"[+-]?[0-9]{1,30}")
+MAX_EPOCHS = 1_000_000
+MAX_NAME = 60  # characters of --name: it becomes part of a directory name
 
 
 @dataclass
@@ -95,8 +97,11 @@ class RunConfig:
             check_range("run", "clip_value", self.clip_value, 0.0, low_inclusive=False)
         check_range("run", "l1", self.l1, 0.0)
         check_range("run", "l2", self.l2, 0.0)
-        if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or self.epochs < 0:
-            raise ConfigError(f"epochs={self.epochs!r} is not allowed; expected an integer >= 0")
+        if not isinstance(self.epochs, int) or isinstance(self.epochs, bool) or not 0 <= self.epochs <= MAX_EPOCHS:
+            raise ConfigError(f"epochs={_short(self.epochs)} is not allowed; expected an integer from 0 to {MAX_EPOCHS:,}")
+        if len(self.name) > MAX_NAME:
+            raise ConfigError(f"name={_short(self.name, 40)} has {len(self.name)} characters; allowed: at most {MAX_NAME} "
+                              "(the run id ends with it)")
         self.batch_size = parse_batch_size(self.batch_size)
         if self.early_stopping is not None:
             if not isinstance(self.early_stopping, int) or self.early_stopping < 1:
@@ -232,8 +237,10 @@ def read_table_file(path: str | Path, what: str) -> dict[str, Any]:
     whose one-line message names the file (``what`` says what the file is, e.g. "config file").
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{what} '{path}' is a directory; expected a TOML or JSON file")
     if not path.is_file():
-        raise DataError(f"{what} '{path}' does not exist")
+        raise DataError(f"{what} '{path}' does not exist" if not path.exists() else f"{what} '{path}' is not a regular file")
     suffix = path.suffix.lower()
     raw = b""
     try:

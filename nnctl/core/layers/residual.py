@@ -3,7 +3,9 @@
 The identity path carries the gradient around F unchanged, dL/dx = dL/dy + F'(x)ᵀ·dL/dy, which is
 why very deep stacks of residual blocks remain trainable when the same stack without skips is not.
 When F changes the width, the skip becomes a learned projection x·P (no bias), as in the paper's
-option (B).
+option (B). An image input (C, H, W) feeding a block that ends in flat features (dense layers
+flatten their input) is flattened on the skip too: the identity when the sizes agree (the 8×8
+digits into ``res(dense:64,relu,dense:64)``), else the projection of the flattened image.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Residual(Layer):
             )
         self.layers = list(layers)
         self.projected = False  # set by build: whether the skip needs a projection
+        self.flatten_skip = False  # set by build: an image input whose skip is flattened
         self.projection_init = projection_init
         self._proj_init = _initializer(projection_init)
 
@@ -48,23 +51,26 @@ class Residual(Layer):
                 raise ShapeError(f"inside residual block, layer {i + 1} ({layer.label()}): {exc}") from None
             layer.need_input_grad = True
         self.output_shape = shape
-        self.projected = shape != self.input_shape
+        fan_in = int(np.prod(self.input_shape))
+        self.flatten_skip = len(shape) == 1 and len(self.input_shape) > 1
+        self.projected = shape != self.input_shape and not (self.flatten_skip and fan_in == shape[0])
         if self.projected:
-            if len(shape) != 1 or len(self.input_shape) != 1:
+            if len(shape) != 1:
                 raise ShapeError(
                     f"residual block maps {self.input_shape} to {shape}; a projection skip is only "
-                    "supported for flat features — keep image shapes equal inside the block"
+                    "supported onto flat features — keep image shapes equal inside the block"
                 )
-            fan_in, fan_out = self.input_shape[0], shape[0]
+            fan_out = shape[0]
             self.add_param("P", (fan_in, fan_out), self._proj_init, fan_in=fan_in, fan_out=fan_out, regularize=True)
         return shape
 
     def forward(self, x, training=False):
-        self._x = x
+        flat = x.reshape(len(x), -1) if self.flatten_skip else x
+        self._x = flat
         h = x
         for layer in self.layers:
             h = layer.forward(h, training)
-        skip = x @ self.params["P"] if self.projected else x
+        skip = flat @ self.params["P"] if self.projected else flat
         return h + skip
 
     def backward(self, dy):
@@ -75,10 +81,12 @@ class Residual(Layer):
             np.matmul(self._x.T, dy, out=self.grads["P"])
             if not self.need_input_grad:
                 return None
-            return d + dy @ self.params["P"].T
-        if not self.need_input_grad:
-            return None
-        return d + dy
+            skip = dy @ self.params["P"].T
+        else:
+            if not self.need_input_grad:
+                return None
+            skip = dy
+        return d + skip.reshape(d.shape)
 
     def to_config(self):
         return {

@@ -1,0 +1,127 @@
+"""User-named output files: checked before any work, never destroying a file that is not nnctl's."""
+
+import os
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from nnctl.cli.app import app
+from nnctl.core.errors import ConfigError
+from nnctl.results.outputs import check_output, is_own_output
+
+runner = CliRunner()
+UNRELATED = b"root:x:0:0:root:/root:/bin/bash\n"
+
+
+@pytest.fixture(scope="module")
+def a_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    result = runner.invoke(app, ["train", "--model", "mlp:8", "--epochs", "2", "--results-dir", str(root), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def commands(run: str, path) -> dict[str, list[str]]:
+    """Every command option that writes a file the user names (kept complete by the test below)."""
+    return {
+        "augment-preview --out": ["augment-preview", "--augment", "shift:1", "--out", str(path)],
+        "plot --out": ["plot", run, "--out", str(path)],
+        "compare-runs --plot": ["compare-runs", run, "--plot", str(path)],
+        "compare-runs --csv": ["compare-runs", run, "--csv", str(path)],
+    }
+
+
+def output_options():
+    """(command, option) for every option of every command that names a file to write."""
+    import typer.main
+
+    found = set()
+
+    def walk(cmd, prefix):
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{prefix} {name}".strip())
+        for param in getattr(cmd, "params", []):
+            if param.name in ("out", "plot", "csv"):
+                found.add(f"{prefix} {param.opts[0]}")
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def test_the_list_of_output_options_is_complete(a_run, tmp_path):
+    assert output_options() == set(commands(a_run, tmp_path / "x"))
+
+
+@pytest.mark.parametrize("which", ["augment-preview --out", "plot --out", "compare-runs --plot", "compare-runs --csv"])
+def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_path):
+    suffix = ".csv" if which.endswith("--csv") else ".png"
+    victim = tmp_path / f"passwd{suffix}"
+    victim.write_bytes(UNRELATED)
+    os.chmod(victim, 0o644)
+    result = runner.invoke(app, commands(a_run, victim)[which])
+    assert result.exit_code == 2, result.output
+    assert "exists and was not written by nnctl; pass --force" in result.output
+    assert victim.read_bytes() == UNRELATED and sorted(p.name for p in tmp_path.iterdir()) == [victim.name]
+    forced = runner.invoke(app, commands(a_run, victim)[which] + ["--force"])
+    assert forced.exit_code == 0, forced.output
+    assert victim.read_bytes() != UNRELATED and is_own_output(victim, "table" if suffix == ".csv" else "picture")
+    again = runner.invoke(app, commands(a_run, victim)[which])  # nnctl's own file: replaced without --force
+    assert again.exit_code == 0, again.output
+
+
+def test_a_png_named_like_a_system_file_without_extension_is_refused(a_run, tmp_path):
+    victim = tmp_path / "passwd"
+    victim.write_bytes(UNRELATED)
+    result = runner.invoke(app, ["augment-preview", "--augment", "shift:1", "--out", str(victim), "--force"])
+    assert result.exit_code == 2 and "must end in .png or .svg; got '(no extension)'" in result.output
+    assert victim.read_bytes() == UNRELATED
+
+
+def test_directories_missing_parents_and_read_only_targets(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(ConfigError, match="is a directory"):
+        check_output(tmp_path / "d.png", "picture")
+    with pytest.raises(ConfigError, match="directory '.*missing' does not exist"):
+        check_output(tmp_path / "missing" / "a.png", "picture")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ConfigError, match="is not a directory"):
+        check_output(tmp_path / "f" / "a.png", "picture")
+    with pytest.raises(ConfigError, match=r"must end in \.csv"):
+        check_output(tmp_path / "t.txt", "table")
+    own = tmp_path / "own.csv"
+    own.write_text("run,lr,status\na,0.1,completed\n")
+    os.chmod(own, stat.S_IRUSR)
+    if os.geteuid() != 0:  # root may write anything; the check is for everyone else
+        with pytest.raises(ConfigError, match="read-only"):
+            check_output(own, "table")
+    assert check_output(own, "table", force=True) == own
+    link = tmp_path / "link.png"
+    link.symlink_to(tmp_path / "elsewhere.png")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        check_output(link, "picture")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        check_output("/dev/null.png" if os.path.exists("/dev/null.png") else _fifo(tmp_path), "picture")
+
+
+def _fifo(tmp_path):
+    path = tmp_path / "pipe.png"
+    os.mkfifo(path)
+    return path
+
+
+def test_forced_write_through_a_symlink_replaces_the_link_not_its_target(a_run, tmp_path):
+    target = tmp_path / "target.png"
+    target.write_bytes(UNRELATED)
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    result = runner.invoke(app, ["plot", a_run, "--out", str(link), "--force"])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == UNRELATED and not link.is_symlink() and is_own_output(link, "picture")
+
+
+def test_svg_pictures_are_written_and_marked(a_run, tmp_path):
+    out = tmp_path / "curves.svg"
+    result = runner.invoke(app, ["plot", a_run, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().lstrip().startswith(b"<?xml") and is_own_output(out, "picture")
