@@ -13,10 +13,9 @@ cp "$tmp"/lr/*/lr_find.png docs/lr_find.png
 # learning curves of a run that overfits: a wide network, 80 noisy two-moons points, no regularization
 nnctl train --data moons:n=200,noise=0.35 --model mlp:256,256 --lr 0.01 --batch-size 16 --epochs 100 \
             --val-split 0.4 --test-split 0.2 --results-dir "$tmp/curves" --name overfit --quiet > /dev/null
-nnctl plot "$tmp"/curves/*-overfit --out docs/curves.png > /dev/null
+nnctl plot "$tmp"/curves/*-overfit --out docs/curves.png --force > /dev/null
 
-# three learning rates for SGD, overlaid
-for lr in 0.003 0.03 0.3; do
-    nnctl train --optimizer sgd --lr "$lr" --epochs 30 --results-dir "$tmp/compare" --name "lr-$lr" --quiet > /dev/null
-done
-nnctl compare-runs "$tmp/compare" --plot docs/compare.png --markdown
+# a 24-trial sweep: three learning rates × four initializers × two seeds, one panel per rate
+nnctl sweep grid --name init-lr --model mlp:32 --optimizer sgd --epochs 15 -p lr=0.3,0.03,0.003 \
+      -p "init=zeros;normal:std=1;glorot_normal;he_normal" --repeats 2 --results-dir "$tmp/compare" --quiet > /dev/null
+nnctl compare-runs init-lr --results-dir "$tmp/compare" --plot docs/compare.png --force --group-by seed --markdown

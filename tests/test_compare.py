@@ -1,6 +1,7 @@
 """compare-runs: finding runs, the differing-keys table, grouping over seeds, Welch's test, exports, errors."""
 
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import write_csv, write_json
 from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
 from nnctl.results.compare import (
-    differing_keys, group_table, load_runs, resolve_runs, runs_table, sort_table, to_markdown,
+    differing_keys, display_frame, group_table, load_runs, resolve_runs, runs_table, sort_table, to_markdown,
 )
 
 runner = CliRunner()
@@ -216,7 +217,8 @@ def test_cli_group_by_and_plot(sweep, tmp_path):
     import matplotlib.image
 
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert matplotlib.image.imread(str(png)).shape[:2] == (550, 900)
+    height, width = matplotlib.image.imread(str(png)).shape[:2]
+    assert 300 <= height <= 700 and 500 <= width <= 1500
 
 
 def test_cli_errors_are_one_line(sweep):
@@ -243,3 +245,54 @@ def test_cli_on_real_runs(tmp_path):
     header = res.output.splitlines()[0]
     assert header.startswith("| run | seed | best_val_acc |")
     assert math.isfinite(float(res.output.splitlines()[2].split("|")[3]))
+
+
+# --- which keys a table shows; names that find sweeps ---------------------------------------------
+
+
+def _train(root, *args):
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["train", "--model", "mlp:8", "--epochs", "1", "--results-dir", str(root), "-q", *args])
+    assert res.exit_code == 0, res.output
+    return res.output.strip()
+
+
+def test_keys_the_user_set_are_shown_even_when_they_vary_together(tmp_path):
+    """sigmoid+N(0,1) against relu+He: both keys were set, both are shown (also in the legend)."""
+    _train(tmp_path, "--activation", "sigmoid", "--init", "normal:std=1")
+    _train(tmp_path, "--activation", "relu", "--init", "he_normal")
+    records = load_runs(resolve_runs([str(tmp_path)], tmp_path))
+    frame, keys = runs_table(records)
+    assert {"activation", "init"} <= set(keys)
+
+
+def test_a_resolved_spec_that_follows_from_a_set_key_is_not_shown(tmp_path):
+    """--lr set: the resolved optimizer spec differs too, but it only repeats the lr column."""
+    _train(tmp_path, "--optimizer", "momentum", "--lr", "0.1")
+    _train(tmp_path, "--optimizer", "momentum", "--lr", "0.01")
+    records = load_runs(resolve_runs([str(tmp_path)], tmp_path))
+    frame, keys = runs_table(records)
+    assert keys == ["lr"]
+    _train(tmp_path, "--optimizer", "sgd", "--lr", "0.05")
+    frame, keys = runs_table(load_runs(resolve_runs([str(tmp_path)], tmp_path)))
+    assert set(keys) == {"lr", "optimizer"}
+    assert set(frame["optimizer"]) == {"momentum", "sgd"}  # as written; the resolved spec is in the CSV
+    assert frame["resolved_optimizer"].str.contains(":lr=").all()
+    assert "resolved_optimizer" not in display_frame(frame).columns
+
+
+def test_a_sweep_is_found_by_its_name_and_ambiguity_lists_the_candidates(tmp_path):
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    for lrs in ("0.1,0.01", "0.2,0.02"):
+        res = runner.invoke(app, ["sweep", "grid", "--name", "my-sweep", "--model", "mlp:8", "--epochs", "1",
+                                  "-p", f"lr={lrs}", "--results-dir", str(tmp_path), "-q", "-w", "1"])
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["compare-runs", "my-sweep", "--results-dir", str(tmp_path)])
+    assert res.exit_code == 2 and "sweep name 'my-sweep' matches 2 sweeps: my-sweep-" in res.output
+    first = sorted(p.name for p in tmp_path.iterdir())[0]
+    shutil.rmtree(tmp_path / first)
+    res = runner.invoke(app, ["compare-runs", "my-sweep", "--results-dir", str(tmp_path)], terminal_width=200)
+    assert res.exit_code == 0 and "2 runs" in res.output, res.output

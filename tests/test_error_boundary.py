@@ -261,3 +261,19 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 130
     assert proc.stderr == "interrupted\n" and proc.stdout == ""
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--data", "spiral:n=1000000000"], "error: spiral: n=1000000000 is out of range; allowed: 3 <= n <= 1000000"),
+    (["--data", "blobs:features=100000"], "allowed: 1 <= features <= 1000"),
+    (["--epochs", "10000000000"], "error: epochs=10000000000 is not allowed; expected an integer from 0 to 1,000,000"),
+])
+def test_promised_limits_are_checked_before_allocating(tmp_path, args, message):
+    err = one_line_error(["train", "--results-dir", tmp_path, *args])
+    assert message in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_directory_given_as_a_config_or_experiment_file_says_so(tmp_path):
+    assert one_line_error(["train", "--config", tmp_path]) == f"error: config file '{tmp_path}' is a directory; expected a TOML or JSON file"
+    assert one_line_error(["experiment", "run", tmp_path]) == f"error: experiment file '{tmp_path}' is a directory; expected a TOML or JSON file"

@@ -63,7 +63,7 @@ NAMES = {
     "nul": "run\x00name",
     "newline": "first\nsecond\r\nthird",
     "unicode": "résumé-日本語-🙂",
-    "long": "n" * 500,
+    "long within the limit": "n" * 60,
     "separators": "a/b\\c:d*e?f",
     "tilde": "~/escaped",
     "leading dash": "--name",
@@ -81,6 +81,12 @@ def test_run_names_stay_inside_results_dir(tmp_path, results, name):
     assert sorted(p.name for p in files) == ["config.json", "curve.csv", "metrics.csv", "weights.npz"]
     assert [p.name for p in (tmp_path / "work").iterdir()] == ["deep"]
     assert [p.name for p in (tmp_path / "work" / "deep").iterdir()] == ["results"]
+
+
+def test_a_name_longer_than_the_limit_is_refused_not_silently_cut(tmp_path, results):
+    result = invoke("train", "--results-dir", results, "--quiet", "--name", "n" * 300, *FAST, expect=2)
+    assert "has 300 characters; allowed: at most 60" in result.output
+    assert not results.exists() or not list(results.iterdir())
 
 
 def test_names_from_a_config_file_and_lr_find_stay_inside(tmp_path, results):

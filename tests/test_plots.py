@@ -60,9 +60,52 @@ def test_lr_find_png_single_and_repeats(tmp_path):
 
 
 def test_compare_png(run_dir, tmp_path):
+    from nnctl.results.compare import CurveGroups
+
     rec = load_run(run_dir)
-    out = plots.plot_compare([rec, rec], ["a", "b"], tmp_path / "o.png", "val_loss")
-    assert png_shape(out) == (550, 900)
+    groups = CurveGroups([("", [("a", [rec]), ("b", [rec])])], None, ["x"], "digits")
+    height, width = png_shape(plots.plot_compare(groups, tmp_path / "o.png", "val_loss"))
+    assert 300 <= height <= 600 and 500 <= width <= 1200
+
+
+@pytest.fixture(scope="module")
+def sweep_24(tmp_path_factory):
+    """3 learning rates × 4 initializers × 2 seeds."""
+    root = tmp_path_factory.mktemp("sweep24")
+    res = runner.invoke(app, ["sweep", "grid", "--model", "mlp:16", "--optimizer", "sgd", "--epochs", "4",
+                              "-p", "lr=0.3,0.03,0.003", "-p", "init=zeros;normal:std=1;glorot_normal;he_normal",
+                              "--repeats", "2", "--results-dir", str(root), "-q", "-w", "2"])
+    assert res.exit_code == 0, res.output
+    return root
+
+
+@pytest.mark.parametrize("metric", ["val_acc", "val_loss"])
+def test_24_trials_give_a_picture_where_every_curve_is_visible_and_the_legend_covers_nothing(sweep_24, metric):
+    from nnctl.results import compare
+
+    records = compare.load_runs(compare.resolve_runs(["sweep"], sweep_24))
+    frame, keys = compare.runs_table(records, metric)
+    groups = compare.curve_groups(records, frame, keys)
+    assert groups.facet == "lr" and groups.colour == ["init"]
+    assert [p for p, _ in groups.panels] == ["lr=0.003", "lr=0.03", "lr=0.3"]
+    assert all(len(lines) == 4 and all(len(runs) == 2 for _, runs in lines) for _, lines in groups.panels)
+    fig = plots.compare_figure(groups, metric)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    legend = fig.legends[0].get_window_extent(renderer)
+    assert len(axes) == 3 and not any(legend.overlaps(ax.get_window_extent(renderer)) for ax in axes)
+    colours = {tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+               for ax in axes for line in ax.get_lines()}
+    assert len(colours) == 4  # one colour per initializer, none repeated
+    for ax in axes:
+        solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+        assert len(solid) == 4
+        low, high = ax.get_ylim()
+        for line in solid:  # every epoch after the first is inside the axis
+            y = line.get_ydata()[1:]
+            assert ((y >= low) & (y <= high)).all(), (ax.get_title(), line.get_color())
+    assert "mlp:16" in fig._suptitle.get_text() and metric in fig._suptitle.get_text()
 
 
 def test_bad_paths(run_dir, tmp_path):

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from ..core.errors import ConfigError
 from ..results import compare
 from ..results import plots
 from ..results.outputs import check_output
@@ -30,6 +31,8 @@ def compare_command(
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table (raw numbers) to this CSV file."),
     markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown instead of a rich table."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the runs' curves of --metric in this picture (.png or .svg)."),
+    log: bool = typer.Option(False, "--log", help="Log-scale y axis in --plot."),
+    ylim: Optional[str] = typer.Option(None, "--ylim", metavar="LOW:HIGH", help="y-axis limits in --plot, e.g. 0:1 or :0.5."),
     force: bool = typer.Option(False, "--force", help="Replace --csv/--plot files even if nnctl did not write them."),
 ) -> None:
     """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""
@@ -67,17 +70,24 @@ def compare_command(
     if grouped is not None and grouped.welch is not None:
         out.print(_welch_line(grouped.welch), markup=False)
     if plot is not None:
-        by_label = dict(zip(compare.run_labels(records), records))
-        legend = dict(zip(frame["run"], _plot_labels(frame, keys)))
-        shown_runs = list(frame["run"] if grouped is not None else export["run"])
-        written = plots.plot_compare([by_label[r] for r in shown_runs], [legend[r] for r in shown_runs], plot, metric)
+        shown_runs = frame if grouped is not None else export
+        groups = compare.curve_groups(records, shown_runs, keys)
+        written = plots.plot_compare(groups, plot, metric, log=log, ylim=_limits(ylim))
         out.print(f"plot: {written}", markup=False)
 
 
-def _plot_labels(frame, keys: list[str]) -> list[str]:
-    if not keys:
-        return list(frame["run"])
-    return [", ".join(f"{k}={compare.format_value(row[k])}" for k in keys) for _, row in frame.iterrows()]
+def _limits(text: str | None) -> tuple[float | None, float | None] | None:
+    """``LOW:HIGH`` (either may be empty) → the y-axis limits of --plot."""
+    if text is None:
+        return None
+    low, sep, high = text.partition(":")
+    try:
+        values = tuple(float(v) if v.strip() else None for v in (low, high))
+    except ValueError:
+        values = ()
+    if not sep or len(values) != 2 or values == (None, None):
+        raise ConfigError(f"--ylim '{text}' is not allowed; expected LOW:HIGH, e.g. 0:1 or :0.5")
+    return values  # type: ignore[return-value]
 
 
 def _welch_line(w: dict) -> str:

@@ -10,7 +10,7 @@ import typer
 from ..core.errors import DataError
 from ..results import load_run
 from ..results import plots
-from ..results.compare import resolve_runs
+from ..results.compare import describe_run, resolve_runs
 from ..results.outputs import check_output
 from . import render
 from .app import app
@@ -31,5 +31,6 @@ def plot_command(
     if len(paths) != 1:
         raise DataError(f"'{run}' names {len(paths)} runs; plot takes one (use compare-runs --plot for several)")
     record = load_run(paths[0])
-    written = plots.plot_curves(record, out if out is not None else paths[0] / "curves.png")
+    written = plots.plot_curves(record, out if out is not None else paths[0] / "curves.png",
+                                title=describe_run(record))
     render.console().print(str(written))

@@ -50,7 +50,10 @@ def train_command(
     if not quiet:
         out.print(render.layer_table(run.model.summary(), run.dataset.input_shape, run.model.n_params))
     run_dir = make_run_dir(cfg.results_dir, cfg.name, need_bytes=_weights_bytes(run))
-    recorder = RunRecorder(run_dir, {"lr_find": summary(found, cfg.lr)} if found else None)
+    extra: dict[str, Any] = {"given": dict(run_flags or {})}  # what the user set, as written
+    if found:
+        extra["lr_find"] = summary(found, cfg.lr)
+    recorder = RunRecorder(run_dir, extra)
     progress = render.ProgressReporter(cfg.epochs, quiet=quiet, out=out)
     try:
         if found:

@@ -15,6 +15,7 @@ import glob
 import json
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,16 +60,32 @@ def resolve_runs(items: list[str], results_dir: str | os.PathLike = "results") -
     return list(unique.values())
 
 
+_SWEEP_HASH = re.compile(r"-[0-9a-f]{12}")
+_RUN_STAMP = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}-")
+
+
 def _match(item: str, root: Path) -> list[Path]:
+    """Directories ``item`` names: a glob, a path, an id under ``root``, a sweep's name (without its
+    hash), a run's name (the end of its id), or a trial's id inside a sweep."""
     if any(ch in item for ch in "*?["):
         hits = sorted(set(glob.glob(item)) | set(glob.glob(str(root / item))))
         return [Path(h) for h in hits if Path(h).is_dir()]
     for candidate in (Path(item), root / item):
         if candidate.is_dir():
             return [candidate]
-    if root.is_dir():  # a trial's id inside a sweep directory
-        return sorted(Path(d) / item for d, subdirs, _ in os.walk(root) if item in subdirs)
-    return []
+    if not root.is_dir() or "/" in item or item in ("", ".", ".."):
+        return []
+    children = sorted(p for p in root.iterdir() if p.is_dir())
+    sweeps = [p for p in children if p.name.startswith(item) and _SWEEP_HASH.fullmatch(p.name[len(item):])]
+    if len(sweeps) > 1:
+        raise DataError(f"sweep name '{item}' matches {len(sweeps)} sweeps: {', '.join(p.name for p in sweeps)}; "
+                        "pass one of them")
+    if sweeps:
+        return sweeps
+    named = [p for p in children if _RUN_STAMP.match(p.name) and p.name[_RUN_STAMP.match(p.name).end():] == item]
+    if named:  # every run given this --name
+        return named
+    return sorted(Path(d) / item for d, subdirs, _ in os.walk(root) if item in subdirs)
 
 
 def _run_dirs(path: Path) -> list[Path]:
@@ -154,27 +171,54 @@ def _flat_config(record: RunRecord) -> dict[str, Any]:
     return out
 
 
-def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+def given_options(record: RunRecord) -> dict[str, Any] | None:
+    """The options the user set for a run, as written (``config.json``'s ``given``; for a sweep trial
+    written before that was recorded, its axis values). None when unknown."""
+    given = record.config.get("given")
+    if isinstance(given, dict):
+        return {str(k).replace("-", "_"): v for k, v in given.items()}
+    sweep = record.config.get("sweep")
+    if isinstance(sweep, dict) and isinstance(sweep.get("params"), dict):
+        return dict(sweep["params"])
+    return None
+
+
+def differing_keys(configs: list[dict[str, Any]], given: list[dict[str, Any] | None] | None = None) -> list[str]:
     """Configuration keys whose values are not the same in every run (bookkeeping keys excluded).
 
-    Of several keys that vary together (one value of each always goes with the same value of the
-    other), only the one with the shortest values is kept.
+    Several keys may split the runs the same way (each value of one always goes with the same value
+    of the other). Of such a set, the keys the user set to different values are shown; a key that
+    only follows from them is not (with ``--lr`` set, the resolved optimizer spec carries the
+    learning rate: ``lr`` and ``optimizer`` differ together). Where no key of a set was set by the
+    user to differ (or nothing says what was set), the key with the shortest values speaks for it.
     """
+    given = given or [None] * len(configs)
     keys: list[str] = []
     for cfg in configs:
         keys += [k for k in cfg if k not in keys and k not in BOOKKEEPING]
     norm = [{k: json.dumps(c.get(k), sort_keys=True, default=str) for k in keys} for c in configs]
     differing = [k for k in keys if len({n[k] for n in norm}) > 1]
-    # keys that split the runs identically say the same thing twice (the resolved optimizer spec
-    # carries the learning rate: lr and optimizer differ together); keep the shortest of each set
-    kept: dict[tuple, str] = {}
+
+    def set_to_differ(key: str) -> bool:
+        shown = {json.dumps(_shown_value(key, c, g), sort_keys=True, default=str) for c, g in zip(configs, given)}
+        return any(g is not None and key in g for g in given) and len(shown) > 1
+
+    partitions: dict[tuple, list[str]] = {}
     for key in differing:
         codes: dict[str, int] = {}
-        partition = tuple(codes.setdefault(n[key], len(codes)) for n in norm)
-        other = kept.get(partition)
-        if other is None or max(len(n[key]) for n in norm) < max(len(n[other]) for n in norm):
-            kept[partition] = key
-    return [k for k in differing if k in kept.values()]
+        partitions.setdefault(tuple(codes.setdefault(n[key], len(codes)) for n in norm), []).append(key)
+    kept: set[str] = set()
+    for members in partitions.values():
+        chosen = [k for k in members if set_to_differ(k)]
+        kept.update(chosen or [min(members, key=lambda k: max(len(n[k]) for n in norm))])
+    return [k for k in differing if k in kept]
+
+
+def _shown_value(key: str, cfg: dict[str, Any], given: dict[str, Any] | None) -> Any:
+    """What a table shows for ``key``: the value the user wrote, else the resolved one."""
+    if given is not None and key in given:
+        return given[key]
+    return cfg.get(key)
 
 
 def _run_row(record: RunRecord, metric: str, target: tuple[str, float] | None) -> dict[str, Any]:
@@ -210,14 +254,20 @@ def runs_table(
         raise DataError("no runs to compare")
     metric = check_metric(metric, records) if metric else default_metric(records)
     configs = [_flat_config(r) for r in records]
-    keys = differing_keys(configs)
+    given = [given_options(r) for r in records]
+    keys = differing_keys(configs, given)
     rows = []
-    for label, record, cfg in zip(run_labels(records), records, configs):
+    for label, record, cfg, mine in zip(run_labels(records), records, configs, given):
         row: dict[str, Any] = {"run": label}
-        row.update({k: cfg.get(k) for k in keys})
+        row.update({k: _shown_value(k, cfg, mine) for k in keys})
         row.update(_run_row(record, metric, target))
         rows.append(row)
-    return pd.DataFrame(rows), keys
+    frame = pd.DataFrame(rows)
+    for key in keys:  # the resolved values, where they differ from what was written: in the CSV only
+        resolved = [cfg.get(key) for cfg in configs]
+        if any(json.dumps(r, default=str) != json.dumps(v, default=str) for r, v in zip(resolved, frame[key])):
+            frame[f"resolved_{key}"] = resolved
+    return frame, keys
 
 
 def sort_table(frame: pd.DataFrame, by: str | None = None, top: int | None = None, metric: str | None = None) -> pd.DataFrame:
@@ -271,7 +321,7 @@ def group_table(frame: pd.DataFrame, config_keys: list[str], group_by: list[str]
             keys.append(key)
     leftover = [k for k in config_keys if k not in keys and k != "seed"]
     note = f"runs within a group also differ in: {', '.join(leftover)}" if leftover else ""
-    numeric = [c for c in frame.columns if c not in config_keys and c not in ("run", "status")]
+    numeric = [c for c in frame.columns if c not in config_keys and c not in ("run", "status") and not str(c).startswith("resolved_")]
     work = frame.copy()
     work["_group"] = [
         ", ".join(f"{k}={_short(v)}" for k, v in zip(keys, values)) or "all"
@@ -339,15 +389,26 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+def format_mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` with both rounded to the standard deviation's second significant digit
+    (0.9777 ± 0.007901 → 0.9777 ± 0.0079; 11 ± 4.243 → 11.0 ± 4.2); an exact mean keeps its form."""
+    if std == 0 or not math.isfinite(std):
+        return f"{format_value(mean)} ± 0"
+    decimals = min(max(0, 1 - math.floor(math.log10(abs(std)))), 8)
+    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
 def display_frame(frame: pd.DataFrame, grouped: Grouped | None = None) -> pd.DataFrame:
-    """Strings for the terminal and Markdown; a grouped table shows ``mean ± std`` per metric."""
+    """Strings for the terminal and Markdown; a grouped table shows ``mean ± std`` per metric.
+    Resolved specs (``resolved_*``) stay in the CSV."""
     if grouped is None:
+        frame = frame[[c for c in frame.columns if not str(c).startswith("resolved_")]]
         return frame.apply(lambda col: col.map(format_value)).astype(str)
     g = grouped.frame
     out = pd.DataFrame({"group": g["group"], "n": g["n"].astype(str)})
     for col in [c[: -len("_mean")] for c in g.columns if c.endswith("_mean")]:
         out[col] = [
-            format_value(m) if n < 2 or math.isnan(s) else f"{format_value(m)} ± {format_value(s)}"
+            format_value(m) if n < 2 or math.isnan(s) else format_mean_std(m, s)
             for m, s, n in zip(g[f"{col}_mean"], g[f"{col}_std"], g["n"])
         ]
     out["status"] = g["status"]
@@ -376,3 +437,92 @@ def _looks_numeric(text: str) -> bool:
 def write_table_csv(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the raw (unformatted) table to a CSV file checked by :func:`~.outputs.check_output`."""
     return write_output(path, frame.to_csv(index=False, float_format="%.10g").encode("utf-8"))
+
+
+# --- pictures of many runs -------------------------------------------------------------------------
+
+
+@dataclass
+class CurveGroups:
+    """How a picture of many runs is organized: panels (one per value of ``facet``), in each a
+    line per value of the ``colour`` keys with the runs (seeds) that share it, and the common
+    configuration for the title."""
+
+    panels: list[tuple[str, list[tuple[str, list[RunRecord]]]]]
+    facet: str | None
+    colour: list[str]
+    common: str
+
+
+#: options that make a title worth reading, in this order, when every run shares them
+_TITLE_KEYS = ("data", "model", "activation", "init", "optimizer", "lr", "batch_size", "epochs", "schedule")
+MAX_PANELS = 6
+
+
+def curve_groups(records: list[RunRecord], frame: pd.DataFrame, keys: list[str]) -> CurveGroups:
+    """Group runs for a picture: the differing keys except the seed; with two or more, the one with
+    the fewest values (at most MAX_PANELS) makes the panels and the others the colours; runs that
+    differ only by seed share a line (their mean) and a band (their range)."""
+    by_label = dict(zip(run_labels(records), records))
+    varying = [k for k in keys if k != "seed"]
+    levels = {k: list(dict.fromkeys(format_value(v) for v in frame[k])) for k in varying}
+    facet = None
+    if len(varying) >= 2:
+        fewest = min(varying, key=lambda k: len(levels[k]))
+        if len(levels[fewest]) <= MAX_PANELS:
+            facet = fewest
+    colour = [k for k in varying if k != facet]
+    panels: dict[tuple, dict[tuple, tuple[str, list[RunRecord]]]] = {}
+    for _, row in frame.iterrows():
+        panel = (_order(row[facet]), f"{facet}={format_value(row[facet])}") if facet else ((), "")
+        if len(colour) == 1:  # the legend's title names the key
+            name = format_value(row[colour[0]])
+        elif colour:
+            name = ", ".join(f"{k}={format_value(row[k])}" for k in colour)
+        else:
+            name = "all runs" if "seed" in keys else row["run"]
+        order = tuple(_order(row[k]) for k in colour) if colour else (name,)
+        panels.setdefault(panel, {}).setdefault(order, (name, []))[1].append(by_label[row["run"]])
+    ordered = [(label, [lines[k] for k in sorted(lines)]) for (_, label), lines in
+               sorted(panels.items(), key=lambda item: item[0][0])]
+    return CurveGroups(ordered, facet, colour, _common_title(records, keys))
+
+
+def _order(value: Any) -> tuple:
+    """A sort key putting numbers in numeric order before text."""
+    try:
+        return (0, float(value), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(value))
+
+
+def _title_value(key: str, cfg: dict[str, Any], given: dict[str, Any]) -> Any:
+    """As written when the user set it; a default component by its name alone (``adam``, not
+    every resolved hyperparameter)."""
+    if key in given:
+        return given[key]
+    value = cfg.get(key)
+    return value.split(":", 1)[0] if isinstance(value, str) and key in ("optimizer", "schedule", "loss") else value
+
+
+def describe_run(record: RunRecord) -> str:
+    """A run in words for a picture's title: its configuration as written, then its name."""
+    name = record.config.get("config", {}).get("name") or ""
+    return _common_title([record], []) + (f"  ({name})" if name else "")
+
+
+def _common_title(records: list[RunRecord], keys: list[str]) -> str:
+    """The options every run shares, as the user wrote them where known: what the picture is of."""
+    configs = [_flat_config(r) for r in records]
+    given = [given_options(r) or {} for r in records]
+    parts = []
+    for key in _TITLE_KEYS:
+        if key in keys:
+            continue
+        shown = {json.dumps(_title_value(key, c, g), default=str) for c, g in zip(configs, given)}
+        if len(shown) == 1:
+            value = _title_value(key, configs[0], given[0])
+            if value not in (None, "", "constant") and not (key == "init" and value == "auto"):
+                parts.append(f"{value} epochs" if key == "epochs" else f"lr {format_value(value)}" if key == "lr"
+                             else f"batch {value}" if key == "batch_size" else str(value))
+    return " · ".join(parts)

@@ -27,7 +27,6 @@ from .store import atomic_write_bytes
 DPI = 100
 LR_FIND_SIZE = (8.0, 5.0)  # inches: 800 × 500 pixels
 CURVES_SIZE = (11.0, 4.5)  # 1100 × 450
-COMPARE_SIZE = (9.0, 5.5)  # 900 × 550
 SUGGESTION_COLORS = {"valley": "tab:green", "steep": "tab:orange", "minimum": "tab:red"}
 
 
@@ -141,35 +140,105 @@ def plot_curves(record: Any, path: str | os.PathLike, title: str | None = None) 
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=9)
-    fig.suptitle(title or f"{record.path.name}")
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(title or record.path.name, 120)), fontsize=11)
     return save_figure(fig, path)
 
 
-def plot_compare(
-    records: list[Any], labels: list[str], path: str | os.PathLike, metric: str = "val_acc", title: str | None = None
-) -> Path:
-    """Several runs' curves of ``metric`` overlaid: validation solid, training dashed, one colour per run."""
-    fig = _figure(COMPARE_SIZE)
+def _palette(n: int) -> list[Any]:
+    """n distinguishable colours: tab10, tab20 up to 20, then evenly spaced along a long colormap."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [f"C{i}" for i in range(n)]
+    if n <= 20:
+        cmap = colormaps["tab20"]
+        return [cmap(i) for i in range(n)]
+    cmap = colormaps["turbo"]
+    return [cmap(0.05 + 0.9 * i / (n - 1)) for i in range(n)]
+
+
+def plot_compare(groups: Any, path: str | os.PathLike, metric: str = "val_acc", **options: Any) -> Path:
+    """:func:`compare_figure`, written to ``path``."""
+    return save_figure(compare_figure(groups, metric, **options), path)
+
+
+def compare_figure(groups: Any, metric: str = "val_acc", *, log: bool = False,
+                   ylim: tuple[float | None, float | None] | None = None, title: str | None = None):
+    """Several runs' curves of ``metric``: one panel per value of the facet key, one colour per line
+    (a value of the other differing keys), the mean over a line's runs (seeds) with their min–max
+    as a band, validation solid and the training counterpart dashed; the legend sits outside the
+    data. ``groups`` is a :class:`~nnctl.results.compare.CurveGroups`. Loss axes start their
+    automatic y range after epoch 0 (whose loss would squash the rest); ``log`` and ``ylim`` set
+    the axis by hand.
+    """
+    from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
-    ax = fig.add_subplot()
-    train_metric = "train_" + metric.split("_", 1)[1] if metric.startswith("val_") else None
-    for k, (record, label) in enumerate(zip(records, labels)):
-        curve, color = record.curve, f"C{k % 10}"
-        if metric in curve.columns:
-            ax.plot(curve["epoch"], curve[metric], "-", color=color, linewidth=1.8, label=label)
-        if train_metric and train_metric in curve.columns:
-            ax.plot(curve["epoch"], curve[train_metric], "--", color=color, linewidth=1.1, alpha=0.8)
-    if train_metric:
-        ax.plot([], [], "k-", label=f"{metric} (solid)")
-        ax.plot([], [], "k--", label=f"{train_metric} (dashed)")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel(metric)
-    ax.set_title(title or f"{metric} of {len(records)} runs")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best", ncol=1 if len(records) <= 8 else 2)
-    return save_figure(fig, path)
 
+    panels = groups.panels
+    n_panels = len(panels)
+    columns = min(n_panels, 3)
+    rows = math.ceil(n_panels / columns)
+    labels = list(dict.fromkeys(line for _, lines in panels for line, _ in lines))
+    colours = dict(zip(labels, _palette(len(labels))))
+    legend_width = min(0.07 * max(len(x) for x in labels), 4.5) + 0.6 if labels else 0
+    panel_width = {1: 6.5, 2: 5.0}.get(columns, 4.2)
+    fig = _figure((panel_width * columns + legend_width, (4.0 if rows == 1 else 3.4) * rows + 0.9))
+    axes = fig.subplots(rows, columns, squeeze=False, sharey=True)
+    train_metric = "train_" + metric.split("_", 1)[1] if metric.startswith("val_") else None
+    loss_like = not metric.endswith(("acc", "r2"))
+    seeds_shared = False
+    high = -math.inf
+    low = math.inf
+    for k, (panel, lines) in enumerate(panels):
+        ax = axes[k // columns][k % columns]
+        for line, records in lines:
+            colour = colours[line]
+            for name, style, width, band in ((metric, "-", 1.8, True), (train_metric, "--", 1.0, False)):
+                curves = [r.curve[["epoch", name]].dropna() for r in records if name and name in r.curve.columns]
+                curves = [c for c in curves if len(c)]
+                if not curves:
+                    continue
+                table = pd_concat_by_epoch(curves, name)
+                common = table.dropna()
+                mean = common.mean(axis=1)
+                ax.plot(common.index, mean, style, color=colour, linewidth=width, alpha=1.0 if band else 0.8)
+                if band and table.shape[1] > 1:
+                    seeds_shared = True
+                    ax.fill_between(common.index, common.min(axis=1), common.max(axis=1), color=colour, alpha=0.15,
+                                    linewidth=0)
+                visible = mean[mean.index >= 1] if loss_like and (mean.index >= 1).any() else mean
+                if len(visible):
+                    high, low = max(high, float(visible.max())), min(low, float(visible.min()))
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(True, alpha=0.3)
+        if k % columns == 0:
+            ax.set_ylabel(metric + (" (solid)" if train_metric else ""))
+    for k in range(n_panels, rows * columns):
+        axes[k // columns][k % columns].set_visible(False)
+    ax0 = axes[0][0]
+    if log:
+        ax0.set_yscale("log")
+    elif loss_like and math.isfinite(high) and math.isfinite(low):
+        pad = 0.05 * (high - low or abs(high) or 1.0)
+        ax0.set_ylim(low - pad, high + pad)
+    if ylim is not None:
+        ax0.set_ylim(*ylim)
+    handles = [Line2D([], [], color=colours[x], linewidth=2.5) for x in labels]
+    names = list(labels)
+    if train_metric:
+        handles += [Line2D([], [], color="black", linestyle="-"), Line2D([], [], color="black", linestyle="--")]
+        names += [f"{metric} (validation)", f"{train_metric} (training)"]
+    legend_title = ", ".join(groups.colour) if groups.colour else None
+    fig.legend(handles, names, loc="outside right upper", fontsize=8, title=legend_title, title_fontsize=8,
+               frameon=False)
+    heading = title or " — ".join(x for x in (groups.common, metric) if x)
+    notes = "lines: mean over seeds; band: their min–max" if seeds_shared else ""
+    fig.suptitle(heading + (f"\n{notes}" if notes else ""), fontsize=11)
+    return fig
 
 EXPERIMENT_SIZE = (10.0, 5.2)  # 1000 × 520
 _SPLIT_STYLE = {"train": "--", "eval_train": "--", "val": "-", "test": ":"}

@@ -220,7 +220,8 @@ def space_of(ref: str | Path, results_dir: str | Path = "results") -> SearchSpac
 
 def _task(state: SweepState, trial: Trial) -> dict[str, Any]:
     sweep = {"sweep_id": state.sweep_id, "trial_id": trial.trial_id, "point_id": trial.point_id, "params": trial.params}
-    return {"trial_id": trial.trial_id, "config": trial.config, "extra": {"sweep": sweep}}
+    given = {**{k: trial.config[k] for k in state.space.base if k in trial.config}, **trial.params}
+    return {"trial_id": trial.trial_id, "config": trial.config, "extra": {"sweep": sweep, "given": given}}
 
 
 def _row(trial: Trial, status: str, metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
