@@ -179,7 +179,7 @@ def test_a_directory_where_the_picture_should_go_is_refused_before_drawing(tmp_p
 # a test-only activation registered through the public registry API, in a child process only
 BUGGY = textwrap.dedent('''
     import sys
-    from nnctl.core.activations import ACTIVATIONS, Activation
+    from nnctl.core.layers.activations import ACTIVATIONS, Activation
 
     @ACTIVATIONS.register("buggy_test_only")
     class Buggy(Activation):

@@ -16,7 +16,7 @@ from fuzz_settings import FUZZ
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from nnctl.core.activations import ACTIVATIONS
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ConfigError, NnctlError, SpecError
 from nnctl.core.grammar import MAX_DEPTH, MAX_LAYERS, Node, build_layers, parse_model
 from nnctl.core.initializers import INITIALIZERS

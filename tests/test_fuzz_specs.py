@@ -14,7 +14,7 @@ from fuzz_settings import FUZZ
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from nnctl.core.activations import ACTIVATIONS
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ConfigError, NnctlError, SpecError
 from nnctl.core.initializers import INITIALIZERS
 from nnctl.core.layers.base import LAYERS

@@ -118,7 +118,7 @@ def test_dropout_rate_outside_range_is_rejected(rate):
 
 @pytest.mark.parametrize("width_out", [4, 6])
 def test_residual_block_gradients(width_out):
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     inner = [get("dense:units=5"), ACTIVATIONS.get("tanh"), get(f"dense:units={width_out}")]
     block = LAYERS.lookup("residual")(layers=inner)
@@ -145,7 +145,7 @@ def test_residual_block_gradients(width_out):
 @pytest.mark.parametrize("width_out", [16, 6])
 def test_residual_block_on_images_flattens_its_skip(width_out):
     """The README's res(dense:64,relu,dense:64) on 8×8 digits: identity when the sizes agree."""
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     inner = [get("dense:units=5"), ACTIVATIONS.get("tanh"), get(f"dense:units={width_out}")]
     block = LAYERS.lookup("residual")(layers=inner)
@@ -167,7 +167,7 @@ def test_readme_residual_model_trains_on_the_default_data():
 
 
 def test_model_places_regularized_weights_first_and_counts_params():
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     model = Model([get("dense:units=3"), ACTIVATIONS.get("relu"), get("dense:units=2")])
     model.build((4,), np.random.default_rng(0))
@@ -197,7 +197,7 @@ def test_dense_flattens_images():
 
 
 def test_shape_errors_name_the_layer_and_shapes():
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     model = Model([get("dense:units=4"), ACTIVATIONS.get("maxout:pieces=3")])
     with pytest.raises(ShapeError, match=r"layer 2 \(maxout.*\(4,\)"):
@@ -205,7 +205,7 @@ def test_shape_errors_name_the_layer_and_shapes():
 
 
 def test_state_dict_round_trip_and_layer_configs():
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     def make():
         return Model([get("dense:units=4"), get("batch_norm"), ACTIVATIONS.get("relu"), get("dense:units=2")])

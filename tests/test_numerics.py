@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnctl.cli.app import app
-from nnctl.core.activations import ACTIVATIONS
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ShapeError, TrainingError
 from nnctl.core.losses import LOSSES
 from nnctl.core.model import Model

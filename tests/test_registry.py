@@ -63,7 +63,7 @@ def test_unknown_key_lists_valid_and_suggests():
 
 
 def test_wrong_type_is_a_config_error():
-    from nnctl.core.activations import ACTIVATIONS
+    from nnctl.core.layers.activations import ACTIVATIONS
 
     with pytest.raises(ConfigError, match="expected a number"):
         ACTIVATIONS.get("leaky_relu:alpha=abc")

@@ -11,7 +11,7 @@ from .app import app
 
 
 def registries() -> dict[str, object]:
-    from ..core.activations import ACTIVATIONS
+    from ..core.layers.activations import ACTIVATIONS
     from ..core.initializers import INITIALIZERS
     from ..core.layers.base import LAYERS
     from ..core.losses import LOSSES

@@ -34,7 +34,7 @@ class Flag:
 
 
 def _flags() -> list[Flag]:
-    acts = _choices("nnctl.core.activations", "ACTIVATIONS")
+    acts = _choices("nnctl.core.layers", "ACTIVATIONS")
     inits = _choices("nnctl.core.initializers", "INITIALIZERS")
     losses = _choices("nnctl.core.losses", "LOSSES")
     opts = _choices("nnctl.core.optimizers", "OPTIMIZERS")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, ShapeError, SpecError, UnknownComponentError, suggestion
-from .layers.base import LAYERS, Layer
+from .layers import ACTIVATIONS, LAYERS, Layer
 from .registry import parse_value
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -221,8 +221,6 @@ def default_init(activation: str) -> str:
 
 
 def _activation(spec: str) -> Layer:
-    from .activations import ACTIVATIONS
-
     return ACTIVATIONS.get(spec)  # type: ignore[return-value]
 
 
@@ -267,8 +265,6 @@ def _needs_head(layers: list[Layer], n_outputs: int) -> bool:
     ``dense:1,sigmoid`` is a complete model (the notes' single sigmoid neuron); a final dense layer
     whose width differs from the data's outputs is an error rather than a silent extra layer.
     """
-    from .activations import ACTIVATIONS
-
     last = layers[-1]
     if last.name == "dense":
         if last.units != n_outputs:  # type: ignore[attr-defined]
@@ -285,8 +281,6 @@ def _needs_head(layers: list[Layer], n_outputs: int) -> bool:
 
 
 def _build_node(node: Node, text: str, defaults: dict[str, Any]) -> list[Layer]:
-    from .activations import ACTIVATIONS
-
     if node.name in ("res", "residual"):
         blocks = []
         for _ in range(node.repeat):
@@ -301,46 +295,23 @@ def _build_node(node: Node, text: str, defaults: dict[str, Any]) -> list[Layer]:
         if node.positional or node.keywords:
             raise SpecError(f"model {text!r}: 'act' takes no values (position {node.pos})")
         return [_activation(defaults["activation"])]
-    kwargs = dict(node.keywords)
-    if node.name in ACTIVATIONS:
-        registry = ACTIVATIONS
-    elif node.name in LAYERS:
-        registry = LAYERS
-    else:
-        names = sorted(set(LAYERS.names() + ACTIVATIONS.names() + ["mlp", "act", "res"]))
+    if node.name not in LAYERS:
+        names = sorted(set(LAYERS.names() + ["mlp", "act", "res"]))
         raise UnknownComponentError(
             f"model {text!r}: unknown layer '{node.name}' at position {node.pos}; valid: {', '.join(names)}"
-            + suggestion(node.name, names + LAYERS.names(True) + ACTIVATIONS.names(True))
+            + suggestion(node.name, names + LAYERS.names(True))
         )
-    cls = registry.lookup(node.name)
-    params = list(cls.hyperparameters())
-    if len(node.positional) > len(params):
-        raise SpecError(
-            f"model {text!r}: '{node.name}' at position {node.pos} takes at most {len(params)} value(s) "
-            f"({', '.join(params) or 'none'}), got {len(node.positional)}"
-        )
-    for key, value in zip(params, node.positional):
-        if key in kwargs:
-            raise SpecError(f"model {text!r}: '{node.name}' parameter {key!r} given twice")
-        kwargs[key] = value
-    for key in kwargs:
-        if key not in params:
-            raise SpecError(
-                f"model {text!r}: '{node.name}' at position {node.pos} has no parameter '{key}'; "
-                f"valid: {', '.join(params) or '(none)'}" + suggestion(key, params)
-            )
+    try:
+        cls, kwargs = LAYERS.from_parts(node.name, list(node.positional), dict(node.keywords))
+    except SpecError as exc:
+        raise SpecError(f"model {text!r}: at position {node.pos}: {exc}") from None
+    params = cls.hyperparameters()
     if "init" in params and "init" not in kwargs:
         kwargs["init"] = defaults["init"]
     if "bias_init" in params and "bias_init" not in kwargs:
         kwargs["bias_init"] = defaults["bias_init"]
     if cls.name == "dropout" and "rate" not in kwargs:
         kwargs["rate"] = defaults["dropout"] or 0.5
-    # coerce through the registry's spec parser for type checks and range validation
-    from .registry import _coerce
-
-    hyper = cls.hyperparameters()
-    for key, value in list(kwargs.items()):
-        kwargs[key] = _coerce(cls.name, key, value, hyper[key])
     return [cls(**kwargs)]
 
 

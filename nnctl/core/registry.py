@@ -219,11 +219,20 @@ def _fits(component: str, key: str, value: Any) -> Any:
     return value
 
 
-def _parse_for(default: Any, text: str) -> Any:
-    """A spec value for a parameter: text parameters keep the text as written (``path=1e5``), once
-    :func:`parse_value` has checked it (an over-long integer is refused either way)."""
-    value = parse_value(text)
-    return text.strip() if isinstance(default, str) else value
+class _Text:
+    """A value read from spec text: text parameters keep the text as written (``path=1e5``), the
+    others take the parsed value (:func:`parse_value` checks both: an over-long integer is refused
+    either way)."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str):
+        self.value = parse_value(text)
+        self.text = text.strip()
+
+
+def _parse_text(text: str) -> _Text:
+    return _Text(text)
 
 
 class Registry:
@@ -273,28 +282,43 @@ class Registry:
     def parse(self, spec: str) -> tuple[type[Component], dict[str, Any]]:
         """Parse a spec into (class, keyword arguments), checking every key."""
         name, positional, keywords = split_spec(spec)
+        return self.from_parts(name, [_parse_text(t) for t in positional],
+                               {k: _parse_text(t) for k, t in keywords.items()}, where=f"spec {spec!r}")
+
+    def from_parts(
+        self, name: str, positional: list[Any], keywords: dict[str, Any], *, where: str = ""
+    ) -> tuple[type[Component], dict[str, Any]]:
+        """(class, checked keyword arguments) for a component given as already parsed parts: its
+        name, positional values (filling its hyperparameters in order) and keyword values.
+
+        Values may be numbers or text; text parameters keep text as written. Every key is checked
+        against the signature and every value coerced to its parameter's type. ``where`` says where
+        the parts came from, for messages (``"spec 'adam:1,2,3,4,5,6,7'"``).
+        """
         cls = self.lookup(name)
         params = cls.hyperparameters()
         order = list(params)
+        at = f" in {where}" if where else ""
         if len(positional) > len(order):
             raise SpecError(
-                f"{self.kind} '{cls.name}' takes at most {len(order)} positional value(s) "
-                f"({', '.join(order) or 'none'}), got {len(positional)} in {spec!r}"
+                f"{cls.kind} '{cls.name}' takes at most {len(order)} positional value(s) "
+                f"({', '.join(order) or 'none'}), got {len(positional)}{at}"
             )
-        kwargs: dict[str, Any] = {}
-        for key, text in zip(order, positional):
-            kwargs[key] = _parse_for(params[key], text)
-        for key, text in keywords.items():
+        kwargs: dict[str, Any] = dict(zip(order, positional))
+        for key, value in keywords.items():
             if key not in params:
                 raise SpecError(
-                    f"{self.kind} '{cls.name}' has no parameter '{key}'; "
+                    f"{cls.kind} '{cls.name}' has no parameter '{key}'; "
                     f"valid: {', '.join(order) or '(none)'}" + suggestion(key, order)
                 )
             if key in kwargs:
-                raise SpecError(f"parameter {key!r} given twice in spec {spec!r}")
-            kwargs[key] = _parse_for(params[key], text)
+                raise SpecError(f"parameter {key!r} given twice{at}")
+            kwargs[key] = value
         for key in list(kwargs):
-            kwargs[key] = _coerce(cls.name, key, kwargs[key], params[key])
+            value = kwargs[key]
+            if isinstance(value, _Text):
+                value = value.text if isinstance(params[key], str) else value.value
+            kwargs[key] = _coerce(cls.name, key, value, params[key])
         return cls, kwargs
 
     def get(self, spec: str | Component | None, **overrides: Any) -> Component:
@@ -312,6 +336,10 @@ class Registry:
             return cls(**kwargs)
         except TypeError as exc:  # a required parameter is missing
             raise SpecError(f"{self.kind} '{cls.name}': {exc}") from None
+
+    def view(self, kind: str, accepts: Callable[[type[Component]], bool]) -> "RegistryView":
+        """The components of this registry that pass ``accepts``, named ``kind`` in messages."""
+        return RegistryView(self, kind, accepts)
 
     def describe(self) -> list[dict[str, Any]]:
         """One entry per component: name, aliases, hyperparameters with defaults, first doc line."""
@@ -331,6 +359,62 @@ class Registry:
 
 
 # --- validation helpers used by components ------------------------------------------------------
+
+
+class RegistryView:
+    """A filtered view of a registry under another kind's name: activations are layers, registered
+    in the layer registry, and ``--activation`` or ``nnctl list activations`` see only them."""
+
+    def __init__(self, registry: Registry, kind: str, accepts: Callable[[type[Component]], bool]):
+        self.registry = registry
+        self.kind = kind
+        self.accepts = accepts
+
+    def register(self, name: str, *aliases: str) -> Callable[[type[Component]], type[Component]]:
+        def decorate(cls: type[Component]) -> type[Component]:
+            if not self.accepts(cls):
+                raise TypeError(f"{cls.__name__} is not a {self.kind}")
+            cls = self.registry.register(name, *aliases)(cls)
+            cls.kind = self.kind
+            return cls
+
+        return decorate
+
+    def _mine(self, name: str) -> bool:
+        return name in self.registry and self.accepts(self.registry.lookup(name))
+
+    def names(self, include_aliases: bool = False) -> list[str]:
+        return [n for n in self.registry.names(include_aliases) if self._mine(n)]
+
+    def __contains__(self, name: str) -> bool:
+        return isinstance(name, str) and self._mine(name)
+
+    def lookup(self, name: str) -> type[Component]:
+        key = name.lower().replace("-", "_") if isinstance(name, str) else None
+        if key is None or not self._mine(key):
+            raise UnknownComponentError(
+                f"unknown {self.kind} {quoted(name)}; valid: {', '.join(sorted(self.names()))}"
+                + suggestion(str(name), self.names(include_aliases=True))
+            )
+        return self.registry.lookup(key)
+
+    def parse(self, spec: str) -> tuple[type[Component], dict[str, Any]]:
+        name, _, _ = split_spec(spec)
+        self.lookup(name)
+        return self.registry.parse(spec)
+
+    def from_parts(self, name: str, positional: list[Any], keywords: dict[str, Any], *, where: str = ""):
+        self.lookup(name)
+        return self.registry.from_parts(name, positional, keywords, where=where)
+
+    def get(self, spec: str | Component | None, **overrides: Any) -> Component:
+        if isinstance(spec, Component) or spec is None:
+            return self.registry.get(spec, **overrides)
+        self.lookup(split_spec(spec)[0])
+        return self.registry.get(spec, **overrides)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [row for row in self.registry.describe() if self._mine(row["name"])]
 
 
 def check_range(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.activations import ACTIVATIONS
+from ..core.layers.activations import ACTIVATIONS
 from ..core.errors import ConfigError
 from ..results.experiments import trial_frames
 from ..results.store import sanitize_name

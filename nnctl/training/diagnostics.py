@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.activations import ACTIVATIONS
+from ..core.layers.activations import ACTIVATIONS
 
 PROBE_SIZE = 256
 DEAD_CAN_HAPPEN = ("relu",)  # zero output and zero gradient below 0

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.activations import ACTIVATIONS
+from ..core.layers.activations import ACTIVATIONS
 from ..core.errors import ConfigError
 from ..core.grammar import build_layers
 from ..core.initializers import INITIALIZERS

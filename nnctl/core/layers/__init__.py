@@ -1,9 +1,11 @@
-"""Layers: dense, flatten, dropout, batch norm, residual, convolution and pooling.
+"""Layers: dense, flatten, dropout, batch norm, residual, convolution, pooling and activations.
 
-Importing this package registers every layer in ``LAYERS``.
+Importing this package registers every layer in the one registry ``LAYERS``; ``ACTIVATIONS`` is
+the view of it holding the activations.
 """
 
-from . import conv, dense, pooling, regularization, residual  # noqa: F401  (registration)
+from . import conv, dense, group_activations, pooling, regularization, residual, smooth_activations  # noqa: F401
+from .activations import ACTIVATIONS, Activation
 from .base import LAYERS, BuildContext, Layer, layer_from_config
 
-__all__ = ["LAYERS", "BuildContext", "Layer", "layer_from_config"]
+__all__ = ["ACTIVATIONS", "LAYERS", "Activation", "BuildContext", "Layer", "layer_from_config"]

@@ -176,12 +176,8 @@ class Layer(Component):
 
 def layer_from_config(cfg: dict[str, Any]) -> Layer:
     """Rebuild a layer (or activation) from :meth:`Layer.to_config` output."""
-    from ..activations import ACTIVATIONS  # activations are layers too
-
     cfg = dict(cfg)
-    name = cfg.pop("type")
-    registry = ACTIVATIONS if name in ACTIVATIONS else LAYERS
-    cls = registry.lookup(name)
+    cls = LAYERS.lookup(cfg.pop("type"))
     if "layers" in cfg:  # containers hold nested configs
         cfg["layers"] = [layer_from_config(c) for c in cfg["layers"]]
     return cls(**cfg)  # type: ignore[return-value]
