@@ -11,7 +11,7 @@ from .app import app
 
 
 def registries() -> dict[str, object]:
-    from ..core.layers.activations import ACTIVATIONS
+    from ..core.layers import ACTIVATIONS, Activation
     from ..core.initializers import INITIALIZERS
     from ..core.layers.base import LAYERS
     from ..core.losses import LOSSES
@@ -23,7 +23,7 @@ def registries() -> dict[str, object]:
 
     return {
         "datasets": DATASETS,
-        "layers": LAYERS,
+        "layers": LAYERS.view("layer", lambda cls: not issubclass(cls, Activation)),
         "activations": ACTIVATIONS,
         "initializers": INITIALIZERS,
         "losses": LOSSES,
