@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as _click_errors
 
 from ..core.errors import NnctlError, one_line
+from .help import NnctlCommand
 
 
 def _debug_enabled() -> bool:
@@ -114,16 +115,40 @@ class NnctlGroup(TyperGroup):
 app = typer.Typer(
     cls=NnctlGroup,
     name="nnctl",
-    help="Train neural networks from flags and study how they train. Global option: --debug shows tracebacks.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
 )
 
 
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error (also NNCTL_DEBUG=1); "
+                               "may be given anywhere on the command line."),
+) -> None:
+    """Train neural networks from flags and study how they train."""
+
+
 def _register() -> None:
-    from . import augment_preview, compare, components, experiment, lr_find, plot, summary, sweep, train  # noqa: F401  (commands register themselves)
+    """Every command, in the order ``nnctl --help`` lists them. Command modules never import this
+    one: they define functions (and the sweep/experiment sub-apps), registered here."""
+    from . import augment_preview, compare, components, experiment, lr_find, plot, summary, sweep, train
+
+    for name, function in (
+        ("train", train.train_command),
+        ("lr-find", lr_find.lr_find_command),
+        ("compare-runs", compare.compare_command),
+        ("plot", plot.plot_command),
+        ("augment-preview", augment_preview.augment_preview_command),
+        ("summary", summary.summary_command),
+        ("list", components.list_command),
+    ):
+        app.command(name, cls=NnctlCommand)(function)
+    app.command("components", cls=NnctlCommand, hidden=True, help="Alias of 'list'.")(components.list_command)
+    app.add_typer(sweep.sweep_app, name="sweep")
+    app.add_typer(experiment.experiment_app, name="experiment")
 
 
 _register()

@@ -13,10 +13,8 @@ from ..data.augment import parse_augmentations
 from ..results.outputs import check_output
 from ..results.plots import plot_augment_grid
 from . import render
-from .app import app
 
 
-@app.command("augment-preview")
 def augment_preview_command(
     augment: str = typer.Option(..., "--augment", help="Augmentation spec, e.g. shift:2,rotate:15,elastic:alpha=8,sigma=3."),
     data: str = typer.Option("digits", "--data", help="An image dataset (digits, mnist:path=DIR, ...)."),

@@ -16,10 +16,8 @@ from ..results import compare
 from ..results import plots
 from ..results.outputs import check_output
 from . import render
-from .app import app
 
 
-@app.command("compare-runs")
 def compare_command(
     runs: List[str] = typer.Argument(..., help="Run ids, run directories, sweep ids or directories (all their trials), or globs."),
     results_dir: str = typer.Option("results", "--results-dir", help="Where ids are looked up."),

@@ -7,7 +7,6 @@ from rich.table import Table
 
 from ..core.registry import format_value
 from . import render
-from .app import app
 
 
 def registries() -> dict[str, object]:
@@ -34,7 +33,6 @@ def registries() -> dict[str, object]:
     }
 
 
-@app.command("list")
 def list_command(
     kind: str = typer.Argument(None, help="Only this kind: " + "datasets, layers, activations, initializers, losses, optimizers, schedules, regularizers, augmentations."),
 ) -> None:
@@ -61,4 +59,3 @@ def list_command(
         out.print()
 
 
-app.command("components", help="Alias of 'list'.")(list_command)

@@ -16,13 +16,12 @@ from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_exper
 from ..results.experiments import write_report
 from ..search import make_executor
 from . import render
-from .app import app
+from .help import NnctlCommand
 
 experiment_app = typer.Typer(help="Run experiments that test claims from the lecture notes.", no_args_is_help=True)
-app.add_typer(experiment_app, name="experiment")
 
 
-@experiment_app.command("list")
+@experiment_app.command("list", cls=NnctlCommand)
 def list_command(
     folder: Optional[Path] = typer.Argument(None, help="A folder of experiment files. [default: ./experiments and the experiments that ship with nnctl]"),
     details: bool = typer.Option(False, "--details", "-d", help="Also show each hypothesis and expectation."),
@@ -50,7 +49,7 @@ def list_command(
         render.console().print("[dim]nnctl experiment run NAME [--fast]; --details shows hypotheses and expectations[/dim]")
 
 
-@experiment_app.command("run")
+@experiment_app.command("run", cls=NnctlCommand)
 def run_command(
     experiment: str = typer.Argument(..., help="An experiment's name (see 'nnctl experiment list') or file."),
     fast: bool = typer.Option(False, "--fast", help="The reduced version (fewer epochs and seeds)."),

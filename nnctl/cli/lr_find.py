@@ -13,13 +13,11 @@ from ..results.store import check_results_dir
 from ..training.config import RunConfig
 from ..training.lr_find import RECOMMENDED, SUGGESTIONS, find_lr, why_recommended
 from . import render
-from .app import app
 from .options import run_options
 
 CSV_COLUMNS = ["repeat", "step", "lr", "loss", "smoothed_loss"]
 
 
-@app.command("lr-find")
 @run_options
 def lr_find_command(
     start: float = typer.Option(1e-7, "--start", help="First learning rate of the sweep."),

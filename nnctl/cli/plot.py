@@ -13,10 +13,8 @@ from ..results import plots
 from ..results.compare import describe_run, resolve_runs
 from ..results.outputs import check_output
 from . import render
-from .app import app
 
 
-@app.command("plot")
 def plot_command(
     run: str = typer.Argument(..., help="Run id (looked up under --results-dir) or run directory."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Picture to write (.png or .svg). [default: <run>/curves.png]"),

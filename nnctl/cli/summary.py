@@ -7,11 +7,9 @@ from typing import Any
 from ..training import prepare
 from ..training.config import RunConfig
 from . import render
-from .app import app
 from .options import run_options
 
 
-@app.command("summary")
 @run_options
 def summary_command(run_flags: dict[str, Any] | None = None) -> None:
     """Print the layers, output shapes and parameter counts that --model builds for --data."""

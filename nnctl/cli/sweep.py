@@ -18,7 +18,7 @@ from ..search import (
 )
 from ..search.space import describe, sampling_note
 from . import render
-from .app import app
+from .help import NnctlCommand
 from .options import run_options
 
 sweep_app = typer.Typer(
@@ -26,7 +26,6 @@ sweep_app = typer.Typer(
     help="Hyperparameter sweeps: grid or random search over run options, parallel and resumable.",
     no_args_is_help=True,
 )
-app.add_typer(sweep_app, name="sweep")
 
 S = "Sweep"
 _SPEC = typer.Argument(None, help="TOML spec file: tables base and params; zip, repeats, trials, sweep_seed, name. Flags override it.", show_default=False)
@@ -42,7 +41,7 @@ _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the sweep directo
 _TOP = typer.Option(10, "--top", metavar="N", help="Rows of the leaderboard.", rich_help_panel=S)
 
 
-@sweep_app.command("grid")
+@sweep_app.command("grid", cls=NnctlCommand)
 @run_options
 def grid_command(
     spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
@@ -55,7 +54,7 @@ def grid_command(
     _sweep("grid", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
 
 
-@sweep_app.command("random")
+@sweep_app.command("random", cls=NnctlCommand)
 @run_options
 def random_command(
     spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
@@ -71,7 +70,7 @@ def random_command(
     _sweep("random", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
 
 
-@sweep_app.command("resume")
+@sweep_app.command("resume", cls=NnctlCommand)
 def resume_command(
     sweep: str = typer.Argument(..., help="Sweep directory, or sweep id inside --results-dir."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where to look for a sweep id."),

@@ -14,16 +14,14 @@ from ..training.lr_find import auto_lr, summary
 from ..training.sanity import InitialLossCheck, overfit_batch
 from ..training.threads import available_cores
 from . import render
-from .app import app
 from .options import run_options
 
 
-@app.command("train")
 @run_options
 def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the results path."),
     overfit: Optional[int] = typer.Option(None, "--overfit-batch", metavar="N", help="Sanity check instead of a run: train on N fixed training samples without regularization until 100% training accuracy; exit 1 if not reached within --overfit-steps."),
-    overfit_steps: int = typer.Option(500, "--overfit-steps", help="Step limit of --overfit-batch."),
+    overfit_steps: int = typer.Option(500, "--overfit-steps", metavar="N", help="Step limit of --overfit-batch."),
     run_flags: dict[str, Any] | None = None,
 ) -> None:
     """Train one model and write config.json, curve.csv, metrics.csv and weights.npz to results/<run-id>/."""

@@ -417,6 +417,20 @@ class RegistryView:
         return [row for row in self.registry.describe() if self._mine(row["name"])]
 
 
+def check_int(component: str, key: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an int when it is an integer (or an integral float) with ``low <= value <= high``;
+    otherwise ConfigError: ``<component>: <key>=<value> is not allowed; expected an integer`` for the
+    wrong type, :func:`check_range`'s message for a value out of range. One rule for every count
+    (epochs, patience, widths, steps, repeats)."""
+    integral = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+    if isinstance(value, bool) or not integral:
+        prefix = f"{component}: " if component else ""
+        bounds = f" >= {low}" if low is not None and high is None else f" from {low} to {high}" if low is not None else ""
+        raise ConfigError(f"{prefix}{key}={shown(value)} is not allowed; expected an integer{bounds}")
+    check_range(component, key, value, low, high)
+    return int(value)
+
+
 def check_range(
     component: str,
     key: str,

@@ -1,0 +1,59 @@
+"""Run options are declared once (nnctl/training/options.py): the dataclass, the validation, the
+flags and their help all come from that declaration."""
+
+import dataclasses
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from nnctl.cli.app import app
+from nnctl.cli.components import registries
+from nnctl.core.errors import ConfigError
+from nnctl.training.config import RunConfig
+from nnctl.training.options import BY_NAME, OPTIONS
+
+runner = CliRunner()
+
+
+def help_text(*command):
+    result = runner.invoke(app, [*command, "--help"], terminal_width=80, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())  # words, whatever the wrapping
+
+
+@pytest.mark.parametrize("command", [("train",), ("lr-find",), ("sweep", "grid"), ("sweep", "random")])
+def test_every_declared_option_is_a_flag_with_its_real_default_and_choices(command):
+    text = help_text(*command)
+    for option in OPTIONS:
+        assert option.flag in text, option.name
+        assert f"[default: {option.shown_default()}]" in text, option.name
+        if option.registry:
+            names = sorted(registries()[option.registry].names())
+            assert "Choices: " + ", ".join(names) + "." in text, option.name
+        for flag in option.flags:
+            assert re.search(rf"{flag}, {option.flag}\b", text), (option.name, flag)
+
+
+def test_the_dataclass_fields_are_the_declarations():
+    fields = [f for f in dataclasses.fields(RunConfig) if f.name != "extra"]
+    assert [f.name for f in fields] == [o.name for o in OPTIONS]
+    assert {f.name: f.default for f in fields} == {o.name: o.default for o in OPTIONS}
+    assert RunConfig() == RunConfig.from_dict({})
+
+
+def test_help_reads_at_80_columns():
+    result = runner.invoke(app, ["train", "--help"], terminal_width=80, env={"COLUMNS": "80"})
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for panel in ("Data:", "Model:", "Optimization:", "Run:"):
+        assert panel in lines
+    assert "…" not in result.output  # nothing cut off
+
+
+@pytest.mark.parametrize("name", [o.name for o in OPTIONS if o.type in (int, float)])
+def test_numeric_options_refuse_text_and_give_one_line(name):
+    with pytest.raises(ConfigError) as info:
+        RunConfig.from_dict({name: "not-a-number"})
+    assert "\n" not in str(info.value) and name in str(info.value)
+    assert BY_NAME[name].expected() in str(info.value)
