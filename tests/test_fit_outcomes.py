@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nnctl.training import RunConfig, fit, prepare
-from nnctl.training.loop import Callback
+from nnctl.training.callbacks import Callback
 
 
 def diverging(**options):

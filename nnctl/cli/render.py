@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..training.callbacks import Callback
+
 
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
@@ -53,7 +55,7 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
     return "  ".join(parts)
 
 
-class ProgressReporter:
+class ProgressReporter(Callback):
     """Training callback: a rich progress bar on a terminal, one plain line per epoch otherwise."""
 
     def __init__(self, epochs: int, quiet: bool = False, out: Console | None = None):
@@ -79,9 +81,6 @@ class ProgressReporter:
             )
             self.progress.start()
             self.task = self.progress.add_task("train", total=self.epochs, status="")
-
-    def on_batch_end(self, epoch, batch, n_batches, loss) -> None:
-        pass
 
     def on_epoch_end(self, row: dict[str, Any]) -> None:
         line = epoch_line(row, self.epochs)

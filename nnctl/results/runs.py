@@ -22,6 +22,7 @@ import pandas as pd
 
 from .. import __version__
 from ..core.errors import DataError, NnctlError, one_line
+from ..training.callbacks import Callback
 from .store import CURVE_COLUMNS, RunLock, is_locked, read_json, write_csv, write_json, write_weights
 
 INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
@@ -60,7 +61,7 @@ def provenance() -> dict[str, Any]:
     return info
 
 
-class RunRecorder:
+class RunRecorder(Callback):
     """A training callback that keeps the run directory current as the run progresses."""
 
     def __init__(self, run_dir: str | Path, extra_config: dict[str, Any] | None = None):
@@ -105,9 +106,6 @@ class RunRecorder:
         diagnostics = getattr(self.run, "diagnostics", None)
         if diagnostics is not None:
             write_csv(self.dir / "diagnostics.csv", diagnostics.rows, DIAGNOSTICS_COLUMNS)
-
-    def on_batch_end(self, epoch, batch, n_batches, loss) -> None:
-        pass
 
     def on_train_end(self, result) -> None:
         run = self.run

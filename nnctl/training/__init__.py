@@ -1,7 +1,8 @@
 """Training: run configuration, composing a run from it, the fit loop and metrics."""
 
 from .config import RunConfig
-from .loop import Callback, FitResult, fit
+from .callbacks import Callback, Stop
+from .loop import FitResult, fit
 from .setup import Prepared, prepare
 
-__all__ = ["RunConfig", "Callback", "FitResult", "fit", "Prepared", "prepare"]
+__all__ = ["RunConfig", "Callback", "FitResult", "Stop", "fit", "Prepared", "prepare"]

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from ..core.layers.activations import ACTIVATIONS
+from .callbacks import Callback
 
 PROBE_SIZE = 256
 DEAD_CAN_HAPPEN = ("relu",)  # zero output and zero gradient below 0
@@ -106,7 +107,7 @@ def probe_indices(n_train: int, seed: int, probe_size: int = PROBE_SIZE) -> np.n
     return np.sort(np.random.default_rng(seed).permutation(n_train)[:size])
 
 
-class DiagnosticsCollector:
+class DiagnosticsCollector(Callback):
     """Training callback computing per-layer statistics each epoch and the warnings they trigger."""
 
     def __init__(self, probe_size: int = PROBE_SIZE, seed: int = 0):
@@ -142,9 +143,6 @@ class DiagnosticsCollector:
         before = self.previous if (self.n_batches in (None, 1) or self.before_last is None) else self.before_last
         self._measure(epoch, before if epoch > 0 else None)
         np.copyto(self.previous, params)
-
-    def on_train_end(self, result) -> None:
-        pass
 
     # --- measuring -------------------------------------------------------------------------------
     def _measure(self, epoch: int, before: np.ndarray | None) -> None:

@@ -1,4 +1,4 @@
-"""The fit loop: minibatch training with evaluation, early stopping, divergence and interrupt handling.
+"""The fit loop: minibatch training and evaluation; callbacks (callbacks.py) decide when to stop.
 
 Each step (:class:`TrainStep`): gather a minibatch (one ``np.take`` into a reused buffer), augment
 it, forward, loss and dL/dlogits, backward, add the regularizer's gradient, clip, and one optimizer
@@ -26,22 +26,11 @@ import numpy as np
 from ..core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from ..core.optimizers import flush_denormals
 from . import direction
+from .callbacks import BestEpoch, Callback, EarlyStopping, ScheduleStep, Stop, StopOnNonFinite
 from .metrics import evaluate
 from .sanity import InitialLossCheck
 from .threads import blas_threads
 from .setup import Prepared
-
-
-class Callback:
-    """Hooks a caller can implement (all optional). Rows are plain dicts of numbers."""
-
-    def on_train_begin(self, run: Prepared) -> None: ...
-
-    def on_epoch_end(self, row: dict[str, Any]) -> None: ...
-
-    def on_batch_end(self, epoch: int, batch: int, n_batches: int, loss: float) -> None: ...
-
-    def on_train_end(self, result: "FitResult") -> None: ...
 
 
 @dataclass
@@ -66,33 +55,32 @@ class FitResult:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
-    if value is None or not math.isfinite(value):
-        return False
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
 def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     """Train ``run.model`` according to ``run.config``; returns a :class:`FitResult`.
 
-    Overflow in a diverging run is detected and reported as status ``diverged``, so NumPy's own
-    floating-point warnings are silenced inside the loop.
+    The run's own rules come first — the initial-loss check, diagnostics, the best epoch (and
+    restoring it), divergence, the schedule's reaction to the monitored metric, early stopping —
+    then the caller's ``callbacks`` (a recorder, a progress display), which so see every epoch's
+    row after the rules have measured it. Overflow in a diverging run is detected and reported as
+    status ``diverged``, so NumPy's own floating-point warnings are silenced inside the loop.
     """
-    callbacks = list(callbacks or [])
-    if not any(isinstance(cb, InitialLossCheck) for cb in callbacks):
-        callbacks.insert(0, InitialLossCheck())  # every classification run, sweep trials included
+    cfg = run.config
+    mode = direction.mode(run.monitor)
+    rules: list[Callback] = [] if any(isinstance(cb, InitialLossCheck) for cb in callbacks or []) else [InitialLossCheck()]
     run.diagnostics = None
-    if run.config.diagnostics:
+    if cfg.diagnostics:
         from .diagnostics import DiagnosticsCollector
 
-        run.diagnostics = DiagnosticsCollector(seed=run.config.seed)
-        callbacks.insert(0, run.diagnostics)  # measured before any writer or printer sees the epoch
+        run.diagnostics = DiagnosticsCollector(seed=cfg.seed)
+        rules.append(run.diagnostics)
+    rules += [BestEpoch(run.monitor, mode, cfg.min_delta, restore=cfg.restore_best), StopOnNonFinite(),
+              ScheduleStep(run.monitor)]
+    if cfg.early_stopping is not None:
+        rules.append(EarlyStopping(run.monitor, mode, cfg.early_stopping, cfg.min_delta))
     was_flushing = _denormals_flushed()
     try:
-        with blas_threads(run.config.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            result = _fit(run, callbacks)
+        with blas_threads(cfg.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            result = _fit(run, rules + list(callbacks or []))
         if run.diagnostics is not None:
             result.diagnostics = run.diagnostics.rows
             result.warnings = run.diagnostics.summary() + result.warnings
@@ -176,59 +164,38 @@ class TrainStep:
         return value, float(np.abs(loss.output(logits).reshape(yb.shape) - yb).mean()) * m
 
 
-def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
-    callbacks = callbacks or []
-    cfg, model, opt, sched = run.config, run.model, run.optimizer, run.schedule
-    sp = run.splits
+def _fit(run: Prepared, callbacks: list[Callback]) -> FitResult:
+    """Step through the epochs and evaluate each; the callbacks decide everything else."""
+    cfg, model, sched, sp = run.config, run.model, run.schedule, run.splits
     model.check_trainable()
     n = len(sp.X_train)
-    batch = n if cfg.batch_size == "full" else min(int(cfg.batch_size), n)
+    batch = batch_size_for(cfg.batch_size, n)
     n_batches = math.ceil(n / batch)
-    sched.start(float(opt.lr), n_batches, max(cfg.epochs, 1))
-    has_val = len(sp.X_val) > 0
-    monitor = run.monitor
+    sched.start(float(run.optimizer.lr), n_batches, max(cfg.epochs, 1))
     classification = run.dataset.task == "classification"
-    mode = direction.mode(monitor)
-    result = FitResult(monitor=monitor)
+    result = FitResult(monitor=run.monitor)
     result.flush_denormals = flush_denormals(True)
     train_step = TrainStep(run, batch)
-    best_value: float | None = None
-    best_state = model.snapshot()
-    # the steps taken when the best (and, without restore_best, the last recorded) state was kept:
-    # any step after it — a later epoch, or part of one cut short by divergence or Ctrl-C — means
-    # the model no longer holds that state
-    best_steps = last_steps = 0
-    last_state = best_state
     start = time.perf_counter()
     for cb in callbacks:
         cb.on_train_begin(run)
 
-    def record(epoch: int, row: dict[str, Any]) -> None:
-        nonlocal best_value, best_state, best_steps, last_state, last_steps
+    def record(row: dict[str, Any]) -> Stop | None:
         with _ctrl_c_deferred():  # an epoch is recorded everywhere (result, files) or nowhere
             result.curve.append(row)
-            result.epochs_run = epoch
-            value = row.get(monitor)
-            if _improved(value, best_value, mode, cfg.min_delta if epoch > 0 else 0.0):
-                best_value = value
-                result.best_epoch = epoch
-                best_state, best_steps = model.snapshot(), row["step"]
-            finite = math.isfinite(row["train_loss"]) and (math.isfinite(row["val_loss"]) or not has_val)
-            if not cfg.restore_best and finite:
-                last_state, last_steps = model.snapshot(), row["step"]
-            for cb in callbacks:
-                cb.on_epoch_end(row)
+            result.epochs_run = int(row["epoch"])
+            stops = [cb.on_epoch_end(row) for cb in callbacks]
+        return next((s for s in stops if s is not None), None)
 
     t0 = time.perf_counter()
     row0 = _eval_row(run, 0, 0, sched.lr_at(0))
-    row0["epoch_seconds"] = time.perf_counter() - t0
-    row0["samples_per_second"] = float("nan")
-    record(0, row0)
-
+    row0.update(epoch_seconds=time.perf_counter() - t0, samples_per_second=float("nan"))
+    stop = record(row0)
     step = 0
-    epochs_without_improvement = 0
     try:
         for epoch in range(1, cfg.epochs + 1):
+            if stop is not None:
+                break
             t_epoch = time.perf_counter()
             order = run.rng_shuffle.permutation(n)
             loss_sum, correct, seen = 0.0, 0, 0
@@ -236,30 +203,21 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
             lr = sched.lr_at(step)
             for b in range(n_batches):
                 idx = order[b * batch : (b + 1) * batch]
-                m = len(idx)
                 lr = sched.lr_at(step)
                 value, score = train_step(idx, lr)
-                if not math.isfinite(value):
-                    result.status = "diverged"
-                    result.stop_reason = (
-                        f"loss became {value} at epoch {epoch}, batch {b + 1}; "
-                        "lower the learning rate (--lr) or clip gradients (--clip-norm)"
-                    )
-                    raise _Stop
-                norm = train_step.norm
-                step += 1
-                loss_sum += value * m
-                seen += m
-                correct += int(score) if classification else score
-                for cb in callbacks:
-                    cb.on_batch_end(epoch, b + 1, n_batches, value)
-            if not np.all(np.isfinite(model.params)):
-                result.status = "diverged"
-                result.stop_reason = (
-                    f"parameters became non-finite at epoch {epoch}; lower the learning rate (--lr) "
-                    "or clip gradients (--clip-norm)"
-                )
-                raise _Stop
+                if math.isfinite(value):  # a non-finite loss returns before the update
+                    step += 1
+                    loss_sum += value * len(idx)
+                    seen += len(idx)
+                    correct += int(score) if classification else score
+                    norm = train_step.norm
+                stops = [cb.on_batch_end(epoch, b + 1, n_batches, value) for cb in callbacks]
+                stop = next((s for s in stops if s is not None), None)
+                if stop is not None:
+                    break
+            result.steps = step
+            if stop is not None:
+                break
             train_seconds = time.perf_counter() - t_epoch
             result.train_seconds += train_seconds
             if cfg.clip_norm is None:
@@ -268,39 +226,16 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
             row["grad_norm"] = norm
             row["epoch_seconds"] = time.perf_counter() - t_epoch
             row["samples_per_second"] = seen / train_seconds if train_seconds > 0 else float("nan")
-            result.steps = step
-            before = result.best_epoch
-            record(epoch, row)
-            if not math.isfinite(row["train_loss"]) or (has_val and not math.isfinite(row.get("val_loss", 0.0))):
-                result.status = "diverged"
-                result.stop_reason = f"loss became non-finite at epoch {epoch}; lower the learning rate"
-                raise _Stop
-            epochs_without_improvement = 0 if result.best_epoch != before else epochs_without_improvement + 1
-            sched.on_epoch_end(epoch, row.get(monitor))
-            if getattr(sched, "stop_requested", False):
-                result.status = "early_stopped"
-                result.stop_reason = f"learning rate fell below the schedule's stop threshold at epoch {epoch}"
-                raise _Stop
-            if cfg.early_stopping is not None and epochs_without_improvement >= cfg.early_stopping:
-                result.status = "early_stopped"
-                result.stop_reason = (
-                    f"no improvement of {monitor} for {cfg.early_stopping} epochs (best at epoch {result.best_epoch})"
-                )
-                raise _Stop
-    except _Stop:
-        pass
+            stop = record(row)
     except KeyboardInterrupt:
         result.status = "interrupted"
         result.stop_reason = f"interrupted by the user during epoch {result.epochs_run + 1}"
     finally:
         result.steps = step
-    if cfg.restore_best and step != best_steps:
-        model.load_state_dict(best_state)
-        result.restored_best = True
-    elif result.status == "diverged" and step != last_steps:  # never return non-finite weights
-        model.load_state_dict(last_state)
-        last_epoch = next(r["epoch"] for r in reversed(result.curve) if r["step"] == last_steps)
-        result.stop_reason += f"; the weights of epoch {last_epoch}, the last finite one, are returned"
+    if stop is not None:
+        result.status, result.stop_reason = stop.status, stop.reason
+    for cb in callbacks:
+        cb.on_train_stop(result)
     best_row = result.curve[result.best_epoch] if result.best_epoch < len(result.curve) else {}
     result.best = {k: v for k, v in best_row.items() if k.startswith(("val_", "train_"))}
     result.final = _final_metrics(run)
@@ -313,8 +248,9 @@ def _fit(run: Prepared, callbacks: list[Callback] | None) -> FitResult:
     return result
 
 
-class _Stop(Exception):
-    """Internal: leave the epoch loop (early stop, divergence)."""
+def batch_size_for(batch_size: int | str, n_train: int) -> int:
+    """The minibatch size a run uses: ``full`` is the whole training split, and no batch is larger."""
+    return n_train if batch_size == "full" else min(int(batch_size), n_train)
 
 
 def _eval_row(run: Prepared, epoch: int, step: int, lr: float, train: tuple[float, float] | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core.clipping import clip_by_global_norm, clip_by_value
 from ..core.errors import ConfigError
+from .callbacks import Callback
 from .config import RunConfig
 from .setup import Prepared, prepare
 
@@ -149,7 +150,7 @@ def initial_loss_warning(loss0: float, expected: float | None, factor: float = I
     return None
 
 
-class InitialLossCheck:
+class InitialLossCheck(Callback):
     """A fit callback comparing the epoch-0 training loss with log C; collects warnings, never prints.
 
     At the end of training the warning joins ``result.warnings`` (so a recorder placed after this
@@ -174,9 +175,6 @@ class InitialLossCheck:
             self.warnings.append(warning)
             if self.on_warning is not None:
                 self.on_warning(warning)
-
-    def on_batch_end(self, epoch: int, batch: int, n_batches: int, loss: float) -> None:
-        pass
 
     def on_train_end(self, result: Any) -> None:
         if hasattr(result, "warnings"):
