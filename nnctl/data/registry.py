@@ -2,7 +2,7 @@
 
 A dataset spec is a registry spec string, exactly like an optimizer's::
 
-    digits                          -> the scikit-learn 8x8 digits
+    digits                          -> the bundled 8x8 handwritten digits
     spiral:classes=5,n=600,noise=0.3
     mnist:path=data/mnist
 
