@@ -40,6 +40,11 @@ FEATURE_NAMES = {
 }
 
 
+def bundled_files() -> dict[str, Path]:
+    """The file behind each bundled dataset, by dataset name."""
+    return {name: BUNDLED / f"{name}.csv.gz" for name in ("digits", "iris", "wine", "breast_cancer")}
+
+
 def read_bundled(name: str, *, header: bool = True) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``(X float64, y int64, class names)`` of ``bundled/<name>.csv.gz``.
 
