@@ -110,7 +110,7 @@ def test_a_broken_download_survives_the_process_and_the_next_fetch_resumes_it(ca
     assert (directory / "train-images-idx3-ubyte.gz.part").stat().st_size == 1000
     status = cache_status("mnist")
     assert status.state == "partial" and status.bytes_present == 1000
-    with pytest.raises(DataError, match=r"the download in .* is incomplete .*run 'nnctl data fetch mnist' to finish it"):
+    with pytest.raises(DataError, match=r"the download of mnist in .* is incomplete .*run 'nnctl data fetch mnist' to finish it"):
         load_dataset("mnist")
     fetch("mnist", **FAST)
     assert server.requested(path)[-1] == "bytes=1000-"

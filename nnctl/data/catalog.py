@@ -194,7 +194,7 @@ def not_fetched(name: str, what: str) -> str:
     status = cache_status(name)
     where = f"'{status.directory}'"
     if status.state == "partial":
-        done = (f"the download in {where} is incomplete ({megabytes(status.bytes_present)} of "
+        done = (f"the download of {name} in {where} is incomplete ({megabytes(status.bytes_present)} of "
                 f"{megabytes(status.bytes_total)}); run 'nnctl data fetch {name}' to finish it")
     else:
         done = (f"{name} is not downloaded into {where}; run 'nnctl data fetch {name}' "
