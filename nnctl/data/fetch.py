@@ -65,6 +65,9 @@ Progress = Callable[[FetchEvent], None]
 
 @dataclass
 class FetchResult:
+    """What a fetch did: the files it downloaded, those already cached, and the bytes it received
+    (a transfer that broke and was resumed or restarted counts every byte that came in)."""
+
     name: str
     directory: Path
     downloaded: list[str] = field(default_factory=list)
