@@ -235,19 +235,21 @@ def test_fashion_mnist_has_clothing_classes(tmp_path):
 
 def test_mnist_missing_files_explain_what_to_do(tmp_path, monkeypatch):
     expected = (r"mnist: no IDX files in '.*'; expected train-images-idx3-ubyte\(.gz\), "
-                r".*t10k-labels-idx1-ubyte\(.gz\) - download them from .* and pass mnist:path=DIR")
+                r".*t10k-labels-idx1-ubyte\(.gz\) - put them there, or run 'nnctl data fetch mnist' and use "
+                r"--data mnist without a path")
     with pytest.raises(DataError, match=expected):
         load_dataset(f"mnist:path={tmp_path}")
     make_fake_mnist(tmp_path / "partial")
     (tmp_path / "partial" / "t10k-labels-idx1-ubyte.gz").unlink()
     with pytest.raises(DataError, match="missing t10k-labels-idx1-ubyte\\(.gz\\) in"):
         load_dataset(f"mnist:path={tmp_path / 'partial'}")
-    monkeypatch.chdir(tmp_path)
-    expected = r"directory 'data/mnist' \(the default when no path is given\) does not exist"
+    # with no path, the files come from nnctl's cache, which 'nnctl data fetch mnist' fills
+    monkeypatch.setenv("NNCTL_DATA", str(tmp_path / "cache"))
+    expected = r"mnist is not downloaded into '.*cache/mnist'; run 'nnctl data fetch mnist' \(11.6 MB\)"
     with pytest.raises(DataError, match=expected):
         load_dataset("mnist")
-    make_fake_mnist(tmp_path / "data" / "mnist", n_train=4, n_test=2)
-    assert len(load_dataset("mnist")) == 6
+    make_fake_mnist(tmp_path / "cache" / "mnist", n_train=4, n_test=2)
+    assert len(load_dataset("mnist")) == 6 and len(load_dataset("mnist:path=auto")) == 6
 
 
 def test_mnist_mismatched_labels(tmp_path):

@@ -172,4 +172,4 @@ def test_every_dataset_spec_round_trips():
     for name in DATASETS.names():
         source = DATASETS.get(name)
         assert DATASETS.get(source.spec()) == source, name
-    assert DATASETS.get("mnist").path == "data/mnist"
+    assert DATASETS.get("mnist").path == "auto" and DATASETS.get("cifar10").path == "auto"  # the cache

@@ -134,7 +134,7 @@ def _root(
 def _register() -> None:
     """Every command, in the order ``nnctl --help`` lists them. Command modules never import this
     one: they define functions (and the sweep/experiment sub-apps), registered here."""
-    from . import augment_preview, compare, components, experiment, lr_find, plot, summary, sweep, train
+    from . import augment_preview, compare, components, data, experiment, lr_find, plot, summary, sweep, train
 
     for name, function in (
         ("train", train.train_command),
@@ -149,6 +149,7 @@ def _register() -> None:
     app.command("components", cls=NnctlCommand, hidden=True, help="Alias of 'list'.")(components.list_command)
     app.add_typer(sweep.sweep_app, name="sweep")
     app.add_typer(experiment.experiment_app, name="experiment")
+    app.add_typer(data.data_app, name="data")
 
 
 _register()

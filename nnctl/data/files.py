@@ -32,7 +32,6 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..core.errors import DataError, one_line, suggestion
 from .dataset import Dataset, encode_target
@@ -122,6 +121,8 @@ def _sniff_text(path: Path) -> None:
 
 def load_csv(path: str | Path, *, target: str | None = None, task: str | None = None) -> Dataset:
     """Load a CSV file with a header line; see the module docstring for the column rules."""
+    import pandas as pd  # here, not at the top: pandas takes a third of a second to import
+
     path = Path(path)
     _sniff_text(path)
     try:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import DataError
+from .catalog import AUTO, dataset_dir, not_fetched
 from .dataset import Dataset
 from .registry import DATASETS, DatasetSource
 
@@ -153,24 +154,25 @@ def _find(directory: Path, base: str) -> Path | None:
 class _IdxImages(DatasetSource):
     """Shared loader for the four-file IDX image datasets (MNIST and its drop-in replacements).
 
-    Subclasses set ``default_dir`` (also the default of their ``path`` hyperparameter, so it shows
-    in listings and run records), ``url`` and ``class_names``.
+    ``path`` is a folder holding the four files, or ``auto`` (the default): the dataset's folder in
+    nnctl's cache, where ``nnctl data fetch NAME`` puts them (:mod:`nnctl.data.catalog`).
+    Subclasses set ``class_names``.
     """
 
-    default_dir = ""
-    url = ""
     class_names: tuple[str, ...] = tuple(str(d) for d in range(10))
 
-    def __init__(self, path: str = ""):
-        self.path = path or self.default_dir
+    def __init__(self, path: str = AUTO):
+        self.path = path
 
     def load(self, rng: np.random.Generator) -> Dataset:
-        directory = Path(self.path)
+        auto = self.path == AUTO
+        directory = dataset_dir(self.name) if auto else Path(self.path).expanduser()
         where = f"'{directory}'"
-        if self.path == self.default_dir:
-            where += " (the default when no path is given)"
         found = [_find(directory, base) for base in IDX_FILES]
         if not all(found):
+            expected = ", ".join(f"{b}(.gz)" for b in IDX_FILES)
+            if auto:
+                raise DataError(not_fetched(self.name, expected))
             missing = [f"{base}(.gz)" for base, f in zip(IDX_FILES, found) if f is None]
             if not directory.is_dir():
                 problem = f"directory {where} does not exist"
@@ -179,9 +181,8 @@ class _IdxImages(DatasetSource):
             else:
                 problem = f"missing {', '.join(missing)} in {where}"
             raise DataError(
-                f"{self.name}: {problem}; expected "
-                + ", ".join(f"{b}(.gz)" for b in IDX_FILES)
-                + f" - download them from {self.url} and pass {self.name}:path=DIR"
+                f"{self.name}: {problem}; expected {expected} - put them there, or run "
+                f"'nnctl data fetch {self.name}' and use --data {self.name} without a path"
             )
         train_x, train_y, test_x, test_y = (read_idx(f) for f in found)
         pairs = ((train_x, train_y, "train", found[:2]), (test_x, test_y, "t10k", found[2:]))
@@ -210,7 +211,9 @@ class _IdxImages(DatasetSource):
 
 @DATASETS.register("mnist")
 class Mnist(_IdxImages):
-    """MNIST handwritten digits from the four IDX files in ``path`` (default ./data/mnist).
+    """MNIST handwritten digits, (70000, 1, 28, 28) in [0, 1]; path=auto: the cache (nnctl data fetch mnist).
+
+    ``path`` is a folder holding the four IDX files, or ``auto``: nnctl's download cache.
 
     The 60,000 training and 10,000 test images are returned together as one dataset of shape
     (70000, 1, 28, 28), uint8 pixels divided by 255 to lie in [0, 1];
@@ -218,24 +221,13 @@ class Mnist(_IdxImages):
     them, the same way as for every other dataset.
     """
 
-    default_dir = "data/mnist"
-    url = "the MNIST site (yann.lecun.com/exdb/mnist)"
-
-    def __init__(self, path: str = "data/mnist"):
-        super().__init__(path)
-
 
 @DATASETS.register("fashion_mnist", "fashion")
 class FashionMnist(_IdxImages):
-    """Fashion-MNIST clothing images from the four IDX files in ``path`` (default ./data/fashion_mnist).
+    """Fashion-MNIST clothing, (70000, 1, 28, 28) in [0, 1]; path=auto: the cache (nnctl data fetch fashion_mnist).
 
     Same layout and treatment as ``mnist``: (70000, 1, 28, 28) in [0, 1], ten classes.
     """
 
-    default_dir = "data/fashion_mnist"
-    url = "github.com/zalandoresearch/fashion-mnist"
     class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-    def __init__(self, path: str = "data/fashion_mnist"):
-        super().__init__(path)

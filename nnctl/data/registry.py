@@ -2,9 +2,9 @@
 
 A dataset spec is a registry spec string, exactly like an optimizer's::
 
-    digits                          -> the scikit-learn 8x8 digits
+    digits                          -> the bundled 8x8 handwritten digits
     spiral:classes=5,n=600,noise=0.3
-    mnist:path=data/mnist
+    mnist:path=data/mnist           -> MNIST from a folder (default path=auto: the download cache)
 
 Hyperparameters (sizes, noise levels, paths) are the ``__init__`` keywords of the source class, so
 ``DATASETS.get(source.spec())`` rebuilds the same source and, given the same seed, the same data.
