@@ -60,15 +60,14 @@ class FileServer:
                 self.end_headers()
                 cuts = owner.cuts.get(self.path)
                 cut = cuts.pop(0) if cuts else None
-                payload = body[start:] if cut is None else body[start:start + cut]
+                payload = body[start:] if cut is None else body[start : start + cut]
                 self.wfile.write(payload)
                 self.wfile.flush()
                 self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
@@ -94,8 +93,12 @@ def tiny_mnist(directory: Path, n_train: int = 40, n_test: int = 20) -> dict[str
     """The four gzipped IDX files of a small MNIST-format set (28x28 uint8), written to ``directory``."""
     rng = np.random.default_rng(1)
     directory.mkdir(parents=True, exist_ok=True)
-    arrays = [rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), np.arange(n_train, dtype=np.uint8) % 10,
-              rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), np.arange(n_test, dtype=np.uint8) % 10]
+    arrays = [
+        rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        np.arange(n_train, dtype=np.uint8) % 10,
+        rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        np.arange(n_test, dtype=np.uint8) % 10,
+    ]
     out = {}
     for base, array in zip(IDX_FILES, arrays):
         write_idx(directory / f"{base}.gz", array)

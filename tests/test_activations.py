@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
-from nnctl.core.layers.activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE
-from nnctl.core.layers.smooth_activations import normal_cdf
 from nnctl.core.errors import ConfigError, ShapeError, TrainingError, UnknownComponentError
 from nnctl.core.gradcheck import build_for_check, check_layer
+from nnctl.core.layers.activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE
 from nnctl.core.layers.base import LAYERS, Layer, layer_from_config
+from nnctl.core.layers.smooth_activations import normal_cdf
 from nnctl.core.model import Model
 
 TOL = 1e-6

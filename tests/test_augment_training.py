@@ -1,6 +1,5 @@
 """Augmentation in training runs (mixup included) and the augment-preview command."""
 
-
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -23,7 +22,10 @@ def test_augmentation_changes_training_but_not_evaluation():
 
 def test_augmented_runs_are_deterministic():
     def curve():
-        return [r["train_loss"] for r in fit(prepare(RunConfig(model="mlp:16", epochs=2, augment="rotate:10,noise:std=0.1"))).curve]
+        return [
+            r["train_loss"]
+            for r in fit(prepare(RunConfig(model="mlp:16", epochs=2, augment="rotate:10,noise:std=0.1"))).curve
+        ]
 
     assert curve() == curve()
 
@@ -48,8 +50,9 @@ def test_image_augmentation_on_tabular_data_is_a_clear_error(tmp_path):
 
 def test_augment_preview_writes_a_png_grid(tmp_path):
     out = tmp_path / "grid.png"
-    result = runner.invoke(app, ["augment-preview", "--augment", "shift:2,rotate:15", "--out", str(out),
-                                 "--samples", "3", "--draws", "4"])
+    result = runner.invoke(
+        app, ["augment-preview", "--augment", "shift:2,rotate:15", "--out", str(out), "--samples", "3", "--draws", "4"]
+    )
     assert result.exit_code == 0, result.output
     import matplotlib.image as mpimg
 
@@ -59,6 +62,8 @@ def test_augment_preview_writes_a_png_grid(tmp_path):
 
 
 def test_augment_preview_rejects_tabular_data(tmp_path):
-    result = runner.invoke(app, ["augment-preview", "--augment", "noise", "--data", "iris", "--out", str(tmp_path / "g.png")])
+    result = runner.invoke(
+        app, ["augment-preview", "--augment", "noise", "--data", "iris", "--out", str(tmp_path / "g.png")]
+    )
     assert result.exit_code == 2
     assert "needs image data" in result.stderr and "\n" not in result.stderr.strip()

@@ -67,6 +67,9 @@ def test_importing_the_data_package_loads_no_heavy_library():
 
 
 def test_the_package_does_not_use_scikit_learn():
-    uses = [str(p.relative_to(ROOT)) for p in (ROOT / "nnctl").rglob("*.py")
-            if re.search(r"^\s*(import|from)\s+sklearn", p.read_text(), re.M)]
+    uses = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "nnctl").rglob("*.py")
+        if re.search(r"^\s*(import|from)\s+sklearn", p.read_text(), re.M)
+    ]
     assert uses == []

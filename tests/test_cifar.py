@@ -11,8 +11,8 @@ import tarfile
 
 import numpy as np
 import pytest
-
 from fetch_server import CIFAR_BATCHES, CIFAR_CLASSES, cifar_records, tar_bytes, tiny_cifar
+
 from nnctl.core.errors import DataError
 from nnctl.data import load_dataset, split_dataset
 from nnctl.data.cifar import RECORD
@@ -55,8 +55,11 @@ def test_an_extracted_folder_reads_the_same(tmp_path):
     from_folder = load_dataset(f"cifar10:path={tmp_path / 'x'}")
     from_archive = load_dataset(f"cifar10:path={archive_dir(tmp_path, archive)}")
     assert np.array_equal(from_folder.X, from_archive.X) and np.array_equal(from_folder.y, labels)
-    with pytest.raises(DataError, match=r"cifar10: no CIFAR-10 files in '.*'; expected cifar-10-binary.tar.gz, "
-                                        r"or data_batch_1.bin .*run 'nnctl data fetch cifar10'"):
+    with pytest.raises(
+        DataError,
+        match=r"cifar10: no CIFAR-10 files in '.*'; expected cifar-10-binary.tar.gz, "
+        r"or data_batch_1.bin .*run 'nnctl data fetch cifar10'",
+    ):
         load_dataset(f"cifar10:path={tmp_path}")
 
 
@@ -78,8 +81,11 @@ def test_links_and_traversal_in_the_archive_are_never_followed_or_written(tmp_pa
 def test_sizes_duplicates_and_damage_are_refused_before_reading(tmp_path):
     odd = batches()
     odd[2] = (odd[2][0], odd[2][1][:-7])  # not a whole number of records
-    with pytest.raises(DataError, match=rf"data_batch_3.bin has {2 * RECORD - 7} bytes, not a whole number of "
-                                        rf"{RECORD}-byte records"):
+    with pytest.raises(
+        DataError,
+        match=rf"data_batch_3.bin has {2 * RECORD - 7} bytes, not a whole number of "
+        rf"{RECORD}-byte records",
+    ):
         load_dataset(f"cifar10:path={archive_dir(tmp_path, tar_bytes(odd + [META]))}")
     twice = batches() + [batches()[0], META]
     with pytest.raises(DataError, match="holds data_batch_1.bin twice"):

@@ -11,27 +11,63 @@ from typer.testing import CliRunner
 from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import write_csv, write_json
-from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
 from nnctl.results.compare import (
-    differing_keys, display_frame, group_table, load_runs, resolve_runs, runs_table, sort_table, to_markdown,
+    differing_keys,
+    display_frame,
+    group_table,
+    load_runs,
+    resolve_runs,
+    runs_table,
+    sort_table,
+    to_markdown,
 )
+from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
 
 runner = CliRunner()
 
 
-def fake_run(path, *, lr=0.1, seed=0, batch_size=32, accs=(0.1, 0.5, 0.8), status="completed", test_acc=0.8,
-             seconds=1.0):
+def fake_run(
+    path, *, lr=0.1, seed=0, batch_size=32, accs=(0.1, 0.5, 0.8), status="completed", test_acc=0.8, seconds=1.0
+):
     """A run directory as RunRecorder writes it, with chosen numbers."""
     path.mkdir(parents=True)
-    config = {"data": "digits", "model": "mlp:16", "optimizer": f"sgd:lr={lr},weight_decay=0.0", "lr": lr,
-              "batch_size": batch_size, "seed": seed, "epochs": len(accs) - 1, "name": path.name,
-              "results_dir": str(path.parent)}
+    config = {
+        "data": "digits",
+        "model": "mlp:16",
+        "optimizer": f"sgd:lr={lr},weight_decay=0.0",
+        "lr": lr,
+        "batch_size": batch_size,
+        "seed": seed,
+        "epochs": len(accs) - 1,
+        "name": path.name,
+        "results_dir": str(path.parent),
+    }
     write_json(path / "config.json", {"run_id": path.name, "config": config})
-    rows = [{"epoch": e, "step": 10 * e, "lr": lr, "train_loss": 2.0 - a, "train_acc": min(1.0, a + 0.05),
-             "val_loss": 2.1 - a, "val_acc": a} for e, a in enumerate(accs)]
+    rows = [
+        {
+            "epoch": e,
+            "step": 10 * e,
+            "lr": lr,
+            "train_loss": 2.0 - a,
+            "train_acc": min(1.0, a + 0.05),
+            "val_loss": 2.1 - a,
+            "val_acc": a,
+        }
+        for e, a in enumerate(accs)
+    ]
     write_csv(path / "curve.csv", rows)
-    write_csv(path / "metrics.csv", [{"status": status, "epochs_run": len(accs) - 1, "test_acc": test_acc,
-                                      "test_loss": 0.5, "wall_seconds": seconds}])
+    write_csv(
+        path / "metrics.csv",
+        [
+            {
+                "status": status,
+                "epochs_run": len(accs) - 1,
+                "test_acc": test_acc,
+                "test_loss": 0.5,
+                "wall_seconds": seconds,
+            }
+        ],
+    )
     return path
 
 
@@ -44,8 +80,14 @@ def sweep(tmp_path):
     for lr, level in ((0.1, 0.9), (0.01, 0.7)):
         for seed in range(3):
             final = level + rng.normal(0, 0.02)
-            fake_run(base / "trials" / f"t-{lr}-{seed}", lr=lr, seed=seed, accs=(0.1, final - 0.1, final, final - 0.01),
-                     test_acc=final - 0.02, seconds=1.0 + seed)
+            fake_run(
+                base / "trials" / f"t-{lr}-{seed}",
+                lr=lr,
+                seed=seed,
+                accs=(0.1, final - 0.1, final, final - 0.01),
+                test_acc=final - 0.02,
+                seconds=1.0 + seed,
+            )
     (base / "sweep.csv").write_text("trial\n")
     fake_run(root / "single", lr=0.05, seed=0, accs=(0.1, 0.6))
     return root
@@ -80,7 +122,9 @@ def test_only_differing_keys_are_shown(sweep):
     assert list(frame.columns[:3]) == ["run", "lr", "seed"]
     for common in ("data", "model", "batch_size", "epochs", "optimizer", "name", "results_dir"):
         assert common not in frame.columns
-    assert {"best_val_acc", "best_epoch", "final_val_acc", "test_acc", "epochs_run", "status", "seconds"} <= set(frame.columns)
+    assert {"best_val_acc", "best_epoch", "final_val_acc", "test_acc", "epochs_run", "status", "seconds"} <= set(
+        frame.columns
+    )
     row = frame.iloc[0]
     curve = records[0].curve
     assert row["best_val_acc"] == curve["val_acc"].max()
@@ -193,8 +237,20 @@ def cli(*args):
 
 
 def test_cli_table_sort_top_csv_markdown(sweep, tmp_path):
-    res = cli("sweep-x", "--results-dir", str(sweep), "--sort", "best_val_acc", "--top", "2", "--markdown",
-              "--csv", str(tmp_path / "t.csv"), "--target", "val_acc=0.85")
+    res = cli(
+        "sweep-x",
+        "--results-dir",
+        str(sweep),
+        "--sort",
+        "best_val_acc",
+        "--top",
+        "2",
+        "--markdown",
+        "--csv",
+        str(tmp_path / "t.csv"),
+        "--target",
+        "val_acc=0.85",
+    )
     assert res.exit_code == 0, res.output
     lines = res.output.strip().splitlines()
     assert lines[0].startswith("| run | lr | seed | best_val_acc | best_epoch |")
@@ -237,8 +293,21 @@ def test_cli_errors_are_one_line(sweep):
 
 def test_cli_on_real_runs(tmp_path):
     for seed in (0, 1):
-        res = runner.invoke(app, ["train", "--results-dir", str(tmp_path), "--model", "mlp:8", "--epochs", "2",
-                                  "--seed", str(seed), "--quiet"])
+        res = runner.invoke(
+            app,
+            [
+                "train",
+                "--results-dir",
+                str(tmp_path),
+                "--model",
+                "mlp:8",
+                "--epochs",
+                "2",
+                "--seed",
+                str(seed),
+                "--quiet",
+            ],
+        )
         assert res.exit_code == 0, res.output
     res = cli(str(tmp_path / "*"), "--markdown")
     assert res.exit_code == 0, res.output
@@ -253,7 +322,9 @@ def test_cli_on_real_runs(tmp_path):
 def _train(root, *args):
     from typer.testing import CliRunner
 
-    res = CliRunner().invoke(app, ["train", "--model", "mlp:8", "--epochs", "1", "--results-dir", str(root), "-q", *args])
+    res = CliRunner().invoke(
+        app, ["train", "--model", "mlp:8", "--epochs", "1", "--results-dir", str(root), "-q", *args]
+    )
     assert res.exit_code == 0, res.output
     return res.output.strip()
 
@@ -287,8 +358,26 @@ def test_a_sweep_is_found_by_its_name_and_ambiguity_lists_the_candidates(tmp_pat
 
     runner = CliRunner()
     for lrs in ("0.1,0.01", "0.2,0.02"):
-        res = runner.invoke(app, ["sweep", "grid", "--name", "my-sweep", "--model", "mlp:8", "--epochs", "1",
-                                  "-p", f"lr={lrs}", "--results-dir", str(tmp_path), "-q", "-w", "1"])
+        res = runner.invoke(
+            app,
+            [
+                "sweep",
+                "grid",
+                "--name",
+                "my-sweep",
+                "--model",
+                "mlp:8",
+                "--epochs",
+                "1",
+                "-p",
+                f"lr={lrs}",
+                "--results-dir",
+                str(tmp_path),
+                "-q",
+                "-w",
+                "1",
+            ],
+        )
         assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["compare-runs", "my-sweep", "--results-dir", str(tmp_path)])
     assert res.exit_code == 2 and "sweep name 'my-sweep' matches 2 sweeps: my-sweep-" in res.output

@@ -199,8 +199,13 @@ def test_avgpool_gradients_and_forward(size, stride, shape):
     y = layer.forward(x)
     ho, wo = layer.output_shape[1:]
     expected = np.array(
-        [[[[x[n, c, i * st : i * st + size, j * st : j * st + size].mean() for j in range(wo)] for i in range(ho)]
-          for c in range(shape[0])] for n in range(2)]
+        [
+            [
+                [[x[n, c, i * st : i * st + size, j * st : j * st + size].mean() for j in range(wo)] for i in range(ho)]
+                for c in range(shape[0])
+            ]
+            for n in range(2)
+        ]
     )
     np.testing.assert_allclose(y, expected, rtol=1e-12)
     assert check_layer(layer, x, np.random.default_rng(2))["x"] < 1e-6
@@ -218,7 +223,9 @@ def test_global_avg_pool():
 def test_conv_on_tabular_input_says_to_use_dense_layers():
     with pytest.raises(ShapeError) as err:
         Model([Conv2D(8)]).build((64,), np.random.default_rng(0))
-    assert "conv2d expects images (C, H, W); got input shape (64,) — use dense layers for tabular data" in str(err.value)
+    assert "conv2d expects images (C, H, W); got input shape (64,) — use dense layers for tabular data" in str(
+        err.value
+    )
 
 
 def test_kernel_larger_than_input_names_the_shapes():
@@ -264,8 +271,18 @@ def test_conv_does_not_modify_its_input():
 
 @pytest.mark.parametrize(
     "spec",
-    ["conv2d:16", "conv:8,kernel=5,stride=2,padding=valid", "conv2d:4,padding=1", "conv2d:4,kernel=2,use_bias=false",
-     "maxpool", "max_pool:3,stride=2", "avgpool:2", "avg_pool:size=3,stride=1", "global_avg_pool", "gap"],
+    [
+        "conv2d:16",
+        "conv:8,kernel=5,stride=2,padding=valid",
+        "conv2d:4,padding=1",
+        "conv2d:4,kernel=2,use_bias=false",
+        "maxpool",
+        "max_pool:3,stride=2",
+        "avgpool:2",
+        "avg_pool:size=3,stride=1",
+        "global_avg_pool",
+        "gap",
+    ],
 )
 def test_specs_and_configs_round_trip(spec):
     layer = LAYERS.get(spec)

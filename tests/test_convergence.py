@@ -14,8 +14,17 @@ def train(**options):
 @pytest.mark.parametrize("optimizer", ["momentum:lr=0.1", "adam:lr=0.01"])
 @pytest.mark.parametrize("data", ["xor:n=200", "spiral:classes=3,n=300,noise=0.1"])
 def test_xor_and_spiral_reach_99_percent_training_accuracy(data, optimizer):
-    run, result = train(data=data, model="mlp:64,64", optimizer=optimizer, epochs=150, batch_size=32,
-                        val_split=0.0, test_split=0.0, monitor="train_loss", seed=1)
+    run, result = train(
+        data=data,
+        model="mlp:64,64",
+        optimizer=optimizer,
+        epochs=150,
+        batch_size=32,
+        val_split=0.0,
+        test_split=0.0,
+        monitor="train_loss",
+        seed=1,
+    )
     assert result.status == "completed"
     assert result.final["eval_train_acc"] >= 0.99, result.final
 
@@ -31,8 +40,14 @@ def test_same_seed_gives_identical_weights_after_training():
 
 def test_zero_init_leaves_hidden_units_identical_after_training():
     """The notes' symmetry: with all weights equal, every hidden unit gets the same gradient."""
-    run, result = train(model="dense:16,sigmoid,dense:10", init="zeros", activation="sigmoid", optimizer="sgd:lr=0.5", epochs=5,
-                        restore_best=False)
+    run, result = train(
+        model="dense:16,sigmoid,dense:10",
+        init="zeros",
+        activation="sigmoid",
+        optimizer="sgd:lr=0.5",
+        epochs=5,
+        restore_best=False,
+    )
     W1 = run.model.layers[0].params["W"]
     assert np.abs(W1).max() > 0.01  # the weights did move ...
     # ... but every hidden unit is the same, up to float32 rounding (BLAS kernels may sum the
@@ -44,8 +59,9 @@ def test_zero_init_leaves_hidden_units_identical_after_training():
 
 
 def test_digits_cnn_reaches_97_percent():
-    _, result = train(model="conv:16x3,relu,maxpool:2,flatten,dense:10", optimizer="momentum:lr=0.05",
-                      epochs=15, seed=0)
+    _, result = train(
+        model="conv:16x3,relu,maxpool:2,flatten,dense:10", optimizer="momentum:lr=0.05", epochs=15, seed=0
+    )
     assert result.final["test_acc"] >= 0.97, result.final
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from fetch_server import FileServer, catalog_for, closed_port_url, tiny_cifar, tiny_mnist
 from typer.testing import CliRunner
 
-from fetch_server import FileServer, catalog_for, closed_port_url, tiny_cifar, tiny_mnist
 from nnctl.cli.app import app
 from nnctl.data.catalog import CATALOG
 
@@ -65,8 +65,18 @@ def test_fetched_mnist_then_trains_with_no_path(tmp_path, cache, mnist_served):
     row = next(line for line in listed.splitlines() if line.split()[:1] == ["mnist"])
     assert "cached, verified" in row and str(cache / "mnist") in row
     assert "bundled" in listed and "digits" in listed
-    result = run("train", "--data", "mnist", "--epochs", "1", "--model", "mlp:8", "--quiet",
-                 "--results-dir", str(tmp_path / "results"))
+    result = run(
+        "train",
+        "--data",
+        "mnist",
+        "--epochs",
+        "1",
+        "--model",
+        "mlp:8",
+        "--quiet",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
     run_dir = next((tmp_path / "results").iterdir())
     assert str(run_dir) in result.stdout
     config = json.loads((run_dir / "config.json").read_text())
@@ -111,13 +121,28 @@ def test_a_truncated_transfer_is_completed_by_the_cli_and_shows_the_retry(cache,
 def test_cifar10_fetch_and_list(tmp_path, cache, server, monkeypatch):
     archive = tiny_cifar()[0]
     server.files["/c/cifar-10-binary.tar.gz"] = archive
-    monkeypatch.setitem(CATALOG, "cifar10", catalog_for("cifar10", {"cifar-10-binary.tar.gz": archive},
-                                                        (server.url + "/c/",)))
+    monkeypatch.setitem(
+        CATALOG, "cifar10", catalog_for("cifar10", {"cifar-10-binary.tar.gz": archive}, (server.url + "/c/",))
+    )
     assert run("data", "fetch", "cifar10", "--quiet").stdout.strip() == str(cache / "cifar10")
     row = next(line for line in run("data", "list").stdout.splitlines() if line.startswith(" cifar10"))
     assert "cached" in row and str(cache / "cifar10") in row
-    run("train", "--data", "cifar10", "--epochs", "1", "--model", "mlp:8", "--quiet", "--val-split", "0",
-        "--test-split", "0", "--results-dir", str(tmp_path / "results"))
+    run(
+        "train",
+        "--data",
+        "cifar10",
+        "--epochs",
+        "1",
+        "--model",
+        "mlp:8",
+        "--quiet",
+        "--val-split",
+        "0",
+        "--test-split",
+        "0",
+        "--results-dir",
+        str(tmp_path / "results"),
+    )
 
 
 def test_bad_names_and_mirrors_are_usage_errors(cache):

@@ -234,9 +234,11 @@ def test_fashion_mnist_has_clothing_classes(tmp_path):
 
 
 def test_mnist_missing_files_explain_what_to_do(tmp_path, monkeypatch):
-    expected = (r"mnist: no IDX files in '.*'; expected train-images-idx3-ubyte\(.gz\), "
-                r".*t10k-labels-idx1-ubyte\(.gz\) - put them there, or run 'nnctl data fetch mnist' and use "
-                r"--data mnist without a path")
+    expected = (
+        r"mnist: no IDX files in '.*'; expected train-images-idx3-ubyte\(.gz\), "
+        r".*t10k-labels-idx1-ubyte\(.gz\) - put them there, or run 'nnctl data fetch mnist' and use "
+        r"--data mnist without a path"
+    )
     with pytest.raises(DataError, match=expected):
         load_dataset(f"mnist:path={tmp_path}")
     make_fake_mnist(tmp_path / "partial")

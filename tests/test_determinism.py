@@ -58,17 +58,34 @@ def sweeps(tmp_path_factory) -> dict[str, Path]:
     for label, extra in (("w1", ["-w", "1"]), ("w2", ["-w", "2"])):
         out[label] = Path(invoke("sweep", "grid", "--results-dir", root / label, *RUN, *AXES, *extra, "-q"))
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        out["dask"] = Path(invoke("sweep", "grid", "--results-dir", root / "dask", *RUN, *AXES, "--executor", "dask",
-                                  "--scheduler", cluster.scheduler_address, "-q"))
+    with distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        out["dask"] = Path(
+            invoke(
+                "sweep",
+                "grid",
+                "--results-dir",
+                root / "dask",
+                *RUN,
+                *AXES,
+                "--executor",
+                "dask",
+                "--scheduler",
+                cluster.scheduler_address,
+                "-q",
+            )
+        )
     return out
 
 
 def trial_files(sweep: Path) -> dict[str, tuple[str, str, bytes]]:
     return {
-        t.name: (text_without(t / "curve.csv", CURVE_TIMING), text_without(t / "metrics.csv", METRICS_TIMING),
-                 (t / "weights.npz").read_bytes())
+        t.name: (
+            text_without(t / "curve.csv", CURVE_TIMING),
+            text_without(t / "metrics.csv", METRICS_TIMING),
+            (t / "weights.npz").read_bytes(),
+        )
         for t in sorted((sweep / "trials").iterdir())
     }
 
@@ -96,11 +113,27 @@ def test_dask_executor_gives_the_same_trials_as_local(sweeps):
 def test_a_trial_is_the_run_train_writes_for_its_options(tmp_path, sweeps):
     import json
 
-    [trial] = [t for t in (sweeps["w1"] / "trials").iterdir()
-               if json.loads((t / "config.json").read_text())["sweep"]["params"] == {"lr": 0.001, "init": "he_normal"}]
+    [trial] = [
+        t
+        for t in (sweeps["w1"] / "trials").iterdir()
+        if json.loads((t / "config.json").read_text())["sweep"]["params"] == {"lr": 0.001, "init": "he_normal"}
+    ]
     # a trial runs with one BLAS thread (recorded in its config.json): so does this run
-    run = Path(invoke("train", "--results-dir", tmp_path, "--quiet", *RUN, "--lr", "0.001", "--init", "he_normal",
-                      "--threads", "1"))
+    run = Path(
+        invoke(
+            "train",
+            "--results-dir",
+            tmp_path,
+            "--quiet",
+            *RUN,
+            "--lr",
+            "0.001",
+            "--init",
+            "he_normal",
+            "--threads",
+            "1",
+        )
+    )
     assert text_without(run / "curve.csv", CURVE_TIMING) == text_without(trial / "curve.csv", CURVE_TIMING)
     assert text_without(run / "metrics.csv", METRICS_TIMING) == text_without(trial / "metrics.csv", METRICS_TIMING)
     assert (run / "weights.npz").read_bytes() == (trial / "weights.npz").read_bytes()

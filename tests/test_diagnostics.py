@@ -39,7 +39,9 @@ def test_symmetry_score_matches_mean_pairwise_correlation():
 
 
 def test_zero_init_gives_symmetry_one_and_a_warning():
-    run, result, frame = run_with_diagnostics(model="dense:16,sigmoid,dense:16,sigmoid,dense:10", init="zeros", epochs=2)
+    run, result, frame = run_with_diagnostics(
+        model="dense:16,sigmoid,dense:16,sigmoid,dense:10", init="zeros", epochs=2
+    )
     for epoch in (0, 1, 2):
         assert stat(frame, epoch, "1:dense", "symmetry") == 1.0
     assert "identical" in rules(result) and "1:dense" in rules(result)
@@ -55,8 +57,7 @@ def test_zero_init_of_every_layer_warns_at_epoch_0_because_symmetry_cannot_break
 
 def test_zero_hidden_weights_under_a_random_output_layer_break_symmetry_and_do_not_warn():
     """Identical units feeding a randomly initialized layer get different gradients at once."""
-    _, result, frame = run_with_diagnostics(model="dense:64,tanh,dense:10,init=glorot_uniform", init="zeros",
-                                            epochs=2)
+    _, result, frame = run_with_diagnostics(model="dense:64,tanh,dense:10,init=glorot_uniform", init="zeros", epochs=2)
     assert stat(frame, 0, "1:dense", "symmetry") == 1.0
     assert stat(frame, 1, "1:dense", "symmetry") < 0.5
     assert "identical" not in rules(result)
@@ -127,7 +128,9 @@ def test_statistics_match_direct_numpy():
     logits = model.forward(X, training=False)
     _, d = run.loss.value_and_grad(logits, collector.y)
     model.backward(d)
-    assert stat(frame, 1, "1:dense", "grad_norm") == pytest.approx(float(np.linalg.norm(model.layers[0].grads["W"])), rel=1e-4)
+    assert stat(frame, 1, "1:dense", "grad_norm") == pytest.approx(
+        float(np.linalg.norm(model.layers[0].grads["W"])), rel=1e-4
+    )
     ratio = stat(frame, 1, "1:dense", "update_ratio")
     assert 1e-5 < ratio < 1e-1
 
@@ -142,8 +145,22 @@ def test_diagnostics_do_not_change_training():
 
 def test_cli_writes_diagnostics_csv_and_warnings(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(app, ["train", "--diagnostics", "--init", "zeros", "--model", "dense:16,sigmoid,dense:10",
-                                 "--epochs", "2", "--quiet", "--results-dir", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--diagnostics",
+            "--init",
+            "zeros",
+            "--model",
+            "dense:16,sigmoid,dense:10",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--results-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = next(tmp_path.iterdir())
     frame = pd.read_csv(run / "diagnostics.csv")
@@ -163,10 +180,24 @@ def test_batch_norm_gradient_norms_equal_finite_differences(tmp_path):
     from nnctl.results.store import read_json, read_weights
     from nnctl.training.diagnostics import probe_indices
 
-    result = CliRunner().invoke(app, [
-        "train", "--model", "mlp:8,6", "--batch-norm", "--diagnostics", "--dtype", "float64", "--epochs", "2",
-        "--no-restore-best", "--results-dir", str(tmp_path), "--quiet",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "mlp:8,6",
+            "--batch-norm",
+            "--diagnostics",
+            "--dtype",
+            "float64",
+            "--epochs",
+            "2",
+            "--no-restore-best",
+            "--results-dir",
+            str(tmp_path),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json")["config"])

@@ -8,8 +8,9 @@ from nnctl.results.sweeps import score_column
 from nnctl.training.direction import effective_monitor, higher_is_better, mode
 
 
-@pytest.mark.parametrize("name", ["val_acc", "train_acc", "test_acc", "best_val_acc", "test_r2", "val_r2",
-                                  "best_val_acc_mean", "r2"])
+@pytest.mark.parametrize(
+    "name", ["val_acc", "train_acc", "test_acc", "best_val_acc", "test_r2", "val_r2", "best_val_acc_mean", "r2"]
+)
 def test_accuracy_and_r2_are_better_higher(name):
     assert higher_is_better(name) and mode(name) == "max"
 

@@ -36,7 +36,9 @@ def one_line_error(args, code=2, env=None) -> str:
 def a_run(tmp_path_factory) -> Path:
     """One finished run to point compare-runs and plot at."""
     results = tmp_path_factory.mktemp("results")
-    result = runner.invoke(app, ["train", "--results-dir", str(results), "--quiet", "--epochs", "1", "--model", "mlp:8"])
+    result = runner.invoke(
+        app, ["train", "--results-dir", str(results), "--quiet", "--epochs", "1", "--model", "mlp:8"]
+    )
     assert result.exit_code == 0, result.output
     [run] = results.iterdir()
     return run
@@ -47,11 +49,15 @@ def a_run(tmp_path_factory) -> Path:
 
 def test_unknown_components_name_the_closest_valid_one(tmp_path):
     err = one_line_error(["lr-find", "--results-dir", tmp_path, "--optimizer", "adma"])
-    assert err.startswith("error: unknown optimizer 'adma'; valid: adadelta, adagrad, adam,") and err.endswith("did you mean 'adam'?")
+    assert err.startswith("error: unknown optimizer 'adma'; valid: adadelta, adagrad, adam,") and err.endswith(
+        "did you mean 'adam'?"
+    )
     err = one_line_error(["augment-preview", "--augment", "shfit:1", "--out", tmp_path / "a.png"])
     assert "unknown augmentation 'shfit'; valid: " in err and err.endswith("did you mean 'shift'?")
     err = one_line_error(["list", "optimzers"])
-    assert err.startswith("error: unknown kind 'optimzers'; valid: datasets,") and err.endswith("did you mean 'optimizers'?")
+    assert err.startswith("error: unknown kind 'optimzers'; valid: datasets,") and err.endswith(
+        "did you mean 'optimizers'?"
+    )
     err = one_line_error(["sweep", "grid", "--results-dir", tmp_path, "-p", "lrr=0.1,0.01"])
     assert err.startswith("error: unknown sweep axis 'lrr'; valid: data,") and err.endswith("did you mean 'lr'?")
     assert not tmp_path.joinpath("a.png").exists() and not list(tmp_path.iterdir())
@@ -153,17 +159,25 @@ def test_incompatible_model_or_data(tmp_path):
     assert err.startswith("error: layer 1 (conv2d") and "got input shape (4,)" in err
     err = one_line_error(["augment-preview", "--augment", "shift:1", "--data", "iris", "--out", tmp_path / "a.png"])
     assert err == "error: augment-preview needs image data (C, H, W); 'iris' has input shape (4,)"
-    err = one_line_error(["sweep", "grid", "--results-dir", tmp_path, "-p", "model=mlp:8;conv:8x3,flatten", "--data", "iris"])
+    err = one_line_error(
+        ["sweep", "grid", "--results-dir", tmp_path, "-p", "model=mlp:8;conv:8x3,flatten", "--data", "iris"]
+    )
     assert err.startswith("error: sweep trial model=conv:8x3,flatten: layer 1 (conv2d")
     assert not list(tmp_path.iterdir())  # checked before any trial ran or anything was written
 
 
 def test_output_paths_that_cannot_be_written(tmp_path, a_run):
     err = one_line_error(["plot", a_run, "--out", tmp_path / "no" / "dir" / "c.png"])
-    assert err == f"error: cannot write '{tmp_path / 'no' / 'dir' / 'c.png'}': directory '{tmp_path / 'no' / 'dir'}' does not exist"
+    assert (
+        err
+        == f"error: cannot write '{tmp_path / 'no' / 'dir' / 'c.png'}': directory '{tmp_path / 'no' / 'dir'}' does not exist"
+    )
     err = one_line_error(["augment-preview", "--augment", "shift:1", "--out", tmp_path / "no" / "a.png"])
     assert err == f"error: cannot write '{tmp_path / 'no' / 'a.png'}': directory '{tmp_path / 'no'}' does not exist"
-    assert one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"]) == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png or .svg; got '.jpg'"
+    assert (
+        one_line_error(["plot", a_run, "--out", tmp_path / "c.jpg"])
+        == f"error: picture '{tmp_path / 'c.jpg'}' must end in .png or .svg; got '.jpg'"
+    )
 
 
 def test_a_directory_where_the_picture_should_go_is_refused_before_drawing(tmp_path, a_run):
@@ -200,8 +214,22 @@ BUGGY = textwrap.dedent('''
 
 
 def buggy_train(results: Path, *extra, env=None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", BUGGY, *extra, "train", "--results-dir", str(results), "--epochs", "2",
-               "--model", "mlp:8", "--activation", "buggy_test_only", "--quiet"]
+    command = [
+        sys.executable,
+        "-c",
+        BUGGY,
+        *extra,
+        "train",
+        "--results-dir",
+        str(results),
+        "--epochs",
+        "2",
+        "--model",
+        "mlp:8",
+        "--activation",
+        "buggy_test_only",
+        "--quiet",
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
@@ -223,15 +251,23 @@ def test_an_unexpected_exception_is_one_internal_error_line(tmp_path):
 
 @pytest.mark.parametrize("how", ["--debug", "NNCTL_DEBUG=1"])
 def test_debug_shows_the_traceback(tmp_path, how):
-    proc = buggy_train(tmp_path, *([how] if how == "--debug" else []), env={"NNCTL_DEBUG": "1"} if how != "--debug" else None)
+    proc = buggy_train(
+        tmp_path, *([how] if how == "--debug" else []), env={"NNCTL_DEBUG": "1"} if how != "--debug" else None
+    )
     assert proc.returncode == 1
     assert "Traceback (most recent call last)" in proc.stderr
     assert "in forward" in proc.stderr and "nnctl/training/loop.py" in proc.stderr.replace("\\", "/")
-    assert proc.stderr.strip().splitlines()[-1] == "error: internal error: ZeroDivisionError: test-only failure in a training step (this is a bug in nnctl)"
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == "error: internal error: ZeroDivisionError: test-only failure in a training step (this is a bug in nnctl)"
+    )
 
 
 def test_debug_shows_the_traceback_of_typed_errors_too(tmp_path):
-    for args, env in ((["--debug", "summary", "--optimizer", "adma"], None), (["summary", "--optimizer", "adma"], {"NNCTL_DEBUG": "1"})):
+    for args, env in (
+        (["--debug", "summary", "--optimizer", "adma"], None),
+        (["summary", "--optimizer", "adma"], {"NNCTL_DEBUG": "1"}),
+    ):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 2
         assert "Traceback (most recent call last)" in result.stderr and "UnknownComponentError" in result.stderr
@@ -239,12 +275,14 @@ def test_debug_shows_the_traceback_of_typed_errors_too(tmp_path):
     # --debug applies to its own invocation only
     assert "Traceback" not in runner.invoke(app, ["summary", "--optimizer", "adma"]).output
     for off in ("0", "", "false"):
-        assert "Traceback" not in runner.invoke(app, ["summary", "--optimizer", "adma"], env={"NNCTL_DEBUG": off}).output
+        assert (
+            "Traceback" not in runner.invoke(app, ["summary", "--optimizer", "adma"], env={"NNCTL_DEBUG": off}).output
+        )
 
 
 def test_ctrl_c_during_start_up_is_one_line(tmp_path):
     """An interrupt that lands while the command's modules are still being imported."""
-    script = textwrap.dedent('''
+    script = textwrap.dedent("""
         import sys
 
         class Interrupt:
@@ -257,17 +295,23 @@ def test_ctrl_c_during_start_up_is_one_line(tmp_path):
         sys.argv = ["nnctl", "list"]
         from nnctl.cli.entry import main
         main()
-    ''')
+    """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 130
     assert proc.stderr == "interrupted\n" and proc.stdout == ""
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--data", "spiral:n=1000000000"], "error: spiral: n=1000000000 is out of range; allowed: 3 <= n <= 1000000"),
-    (["--data", "blobs:features=100000"], "allowed: 1 <= features <= 1000"),
-    (["--epochs", "10000000000"], "error: epochs=10000000000 is not allowed; expected an integer from 0 to 1,000,000"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--data", "spiral:n=1000000000"], "error: spiral: n=1000000000 is out of range; allowed: 3 <= n <= 1000000"),
+        (["--data", "blobs:features=100000"], "allowed: 1 <= features <= 1000"),
+        (
+            ["--epochs", "10000000000"],
+            "error: epochs=10000000000 is not allowed; expected an integer from 0 to 1,000,000",
+        ),
+    ],
+)
 def test_promised_limits_are_checked_before_allocating(tmp_path, args, message):
     err = one_line_error(["train", "--results-dir", tmp_path, *args])
     assert message in err
@@ -275,5 +319,11 @@ def test_promised_limits_are_checked_before_allocating(tmp_path, args, message):
 
 
 def test_a_directory_given_as_a_config_or_experiment_file_says_so(tmp_path):
-    assert one_line_error(["train", "--config", tmp_path]) == f"error: config file '{tmp_path}' is a directory; expected a TOML or JSON file"
-    assert one_line_error(["experiment", "run", tmp_path]) == f"error: experiment file '{tmp_path}' is a directory; expected a TOML or JSON file"
+    assert (
+        one_line_error(["train", "--config", tmp_path])
+        == f"error: config file '{tmp_path}' is a directory; expected a TOML or JSON file"
+    )
+    assert (
+        one_line_error(["experiment", "run", tmp_path])
+        == f"error: experiment file '{tmp_path}' is a directory; expected a TOML or JSON file"
+    )

@@ -1,7 +1,5 @@
 """Every experiment file runs in its --fast version and its expectation holds (one test per file)."""
 
-from pathlib import Path
-
 import pytest
 from typer.testing import CliRunner
 
@@ -33,8 +31,11 @@ def test_fast_experiment_supports_its_claim(path, tmp_path):
 
 
 def test_cli_run_prints_verdict_and_writes_report(tmp_path):
-    result = CliRunner().invoke(app, ["experiment", "run", "cross_entropy_vs_quadratic", "--fast",
-                                      "--results-dir", str(tmp_path), "--workers", "1"], terminal_width=200)
+    result = CliRunner().invoke(
+        app,
+        ["experiment", "run", "cross_entropy_vs_quadratic", "--fast", "--results-dir", str(tmp_path), "--workers", "1"],
+        terminal_width=200,
+    )
     assert result.exit_code == 0, result.output
     assert "SUPPORTED: eval_train_mae[loss=quadratic] > 0.15" in result.output
     assert "exact: the same difference for every seed" in result.output  # a deterministic single neuron

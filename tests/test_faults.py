@@ -25,8 +25,15 @@ RUN_FILES = ["config.json", "curve.csv", "metrics.csv", "weights.npz"]
 def start_train(results: Path, *args: str, preexec_fn=None) -> subprocess.Popen:
     command = [sys.executable, "-m", "nnctl", "train", "--results-dir", str(results), "--quiet", *args]
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True, preexec_fn=preexec_fn)
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=preexec_fn,
+    )
 
 
 def wait_for_epochs(results: Path, proc: subprocess.Popen, epochs: int, timeout: float = 40) -> Path:
@@ -107,10 +114,27 @@ def wait_for_status(results: Path, proc: subprocess.Popen, status: str, timeout:
 
 def test_sigint_during_a_sweep_stops_cleanly_and_resumes(tmp_path):
     """Also: the same sweep started again while it runs is refused and leaves the running one alone."""
-    sweep_args = ["sweep", "grid", "--results-dir", str(tmp_path), "--model", "mlp:128", "--epochs", "60",
-                  "-p", "lr=0.004,0.003,0.002,0.001", "-w", "1"]
-    proc = subprocess.Popen([sys.executable, "-m", "nnctl", *sweep_args], start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweep_args = [
+        "sweep",
+        "grid",
+        "--results-dir",
+        str(tmp_path),
+        "--model",
+        "mlp:128",
+        "--epochs",
+        "60",
+        "-p",
+        "lr=0.004,0.003,0.002,0.001",
+        "-w",
+        "1",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnctl", *sweep_args],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for_status(tmp_path, proc, "running")
     second = runner.invoke(app, sweep_args)
     assert second.exit_code == 1 and proc.poll() is None, (second.output, proc.poll())
@@ -164,7 +188,10 @@ def test_results_dir_under_a_regular_file(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory\n")
     err = one_line_failure(blocker / "results", 2)
-    assert err == f"error: cannot create results directory '{blocker / 'results'}': Not a directory; choose another --results-dir"
+    assert (
+        err
+        == f"error: cannot create results directory '{blocker / 'results'}': Not a directory; choose another --results-dir"
+    )
     err = one_line_failure(blocker, 2)
     assert err == f"error: results directory '{blocker}' is a file, not a directory; choose another --results-dir"
     assert blocker.read_text() == "not a directory\n" and [p.name for p in tmp_path.iterdir()] == ["file"]
@@ -194,8 +221,10 @@ def test_a_full_disk_fails_before_training_starts(tmp_path):
     proc = start_train(results, "--model", "mlp:8", "--epochs", "1", preexec_fn=file_size_limit(4096))
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)
-    assert err.strip() == (f"error: cannot write to results directory '{results}': File too large; "
-                           "free some space or choose another --results-dir")
+    assert err.strip() == (
+        f"error: cannot write to results directory '{results}': File too large; "
+        "free some space or choose another --results-dir"
+    )
     assert out == "" and results.is_dir() and not list(results.iterdir())  # no run directory, no probe file
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fetch_server import FileServer, catalog_for, closed_port_url, tiny_cifar, tiny_mnist
+
 from nnctl.core.errors import ConfigError, DataError, RunFailure
 from nnctl.data import catalog, load_dataset
 from nnctl.data.catalog import CATALOG, cache_status, data_home, dataset_dir
@@ -110,7 +110,9 @@ def test_a_broken_download_survives_the_process_and_the_next_fetch_resumes_it(ca
     assert (directory / "train-images-idx3-ubyte.gz.part").stat().st_size == 1000
     status = cache_status("mnist")
     assert status.state == "partial" and status.bytes_present == 1000
-    with pytest.raises(DataError, match=r"the download of mnist in .* is incomplete .*run 'nnctl data fetch mnist' to finish it"):
+    with pytest.raises(
+        DataError, match=r"the download of mnist in .* is incomplete .*run 'nnctl data fetch mnist' to finish it"
+    ):
         load_dataset("mnist")
     fetch("mnist", **FAST)
     assert server.requested(path)[-1] == "bytes=1000-"
@@ -157,8 +159,11 @@ def test_a_file_whose_checksum_does_not_match_is_refused_and_removed(cache, serv
 
 def test_a_server_that_is_down_fails_after_the_bounded_retries(cache, mnist_files):
     start = time.monotonic()
-    with pytest.raises(RunFailure, match=r"cannot fetch mnist: http://127\.0\.0\.1:\d+/train-images-idx3-ubyte\.gz: "
-                                         r"Connection refused \(3 tries\); check the connection"):
+    with pytest.raises(
+        RunFailure,
+        match=r"cannot fetch mnist: http://127\.0\.0\.1:\d+/train-images-idx3-ubyte\.gz: "
+        r"Connection refused \(3 tries\); check the connection",
+    ):
         fetch("mnist", mirror=closed_port_url(), **FAST)
     assert time.monotonic() - start < 5
     assert list((cache / "mnist").iterdir()) == []
@@ -171,8 +176,13 @@ def test_retries_are_bounded_and_wait_longer_each_time(cache, server, mnist_file
     waits = []
     start = time.monotonic()
     with pytest.raises(RunFailure, match=r"stopped at 100 of \d+ bytes \(4 tries\)"):
-        fetch("mnist", retries=3, backoff=0.01, timeout=5.0,
-              progress=lambda e: e.kind == "retry" and waits.append(e.message))
+        fetch(
+            "mnist",
+            retries=3,
+            backoff=0.01,
+            timeout=5.0,
+            progress=lambda e: e.kind == "retry" and waits.append(e.message),
+        )
     assert len(server.requested(path)) == 4 and time.monotonic() - start < 5
     assert [w.rsplit(" in ", 1)[1] for w in waits] == ["0.01 s", "0.02 s", "0.04 s"]
 
@@ -194,8 +204,11 @@ def test_a_mirror_with_a_shorter_file_is_not_resumed_forever(cache, server, mnis
     server.files[f"/mnist/{name}"] = mnist_files[name][:-10]  # the mirror's copy lacks its last 10 bytes
     (cache / "mnist").mkdir(parents=True)
     (cache / "mnist" / f"{name}.part").write_bytes(mnist_files[name][:-5])
-    with pytest.raises(RunFailure, match=rf"the server's file has {size - 10} bytes, the published size is {size} "
-                                         r"\(2 tries\)"):
+    with pytest.raises(
+        RunFailure,
+        match=rf"the server's file has {size - 10} bytes, the published size is {size} "
+        r"\(2 tries\)",
+    ):
         fetch("mnist", **FAST)
     # 416 for the part it cannot continue: the part is dropped, the whole file asked for, refused by size
     assert server.requested(f"/mnist/{name}") == [f"bytes={size - 5}-", None]
@@ -230,12 +243,19 @@ def test_a_disk_that_fills_during_a_download_is_one_line_and_the_part_resumes(tm
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    proc = subprocess.run([sys.executable, str(tmp_path / "drive.py"), str(tmp_path / "source")], env=env,
-                          preexec_fn=small_disk, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, str(tmp_path / "drive.py"), str(tmp_path / "source")],
+        env=env,
+        preexec_fn=small_disk,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     part = cache / "mnist" / "train-images-idx3-ubyte.gz.part"
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
-    assert proc.stderr.strip() == (f"error: cannot write '{part}': File too large; free some space and fetch "
-                                   "again (the download resumes)")
+    assert proc.stderr.strip() == (
+        f"error: cannot write '{part}': File too large; free some space and fetch again (the download resumes)"
+    )
     kept = part.stat().st_size
     assert 0 < kept <= limit and not (cache / "mnist" / "train-images-idx3-ubyte.gz").exists()
     fetch("mnist", **FAST)  # room again: the part is continued, not started over
@@ -269,12 +289,19 @@ def test_two_fetches_of_one_dataset_never_write_at_once(cache, server, mnist_fil
 
 
 def test_bad_names_mirrors_and_cache_folders_are_config_errors(tmp_path, monkeypatch):
-    with pytest.raises(ConfigError, match=r"unknown dataset 'mnsit' to fetch; valid: mnist, fashion_mnist, cifar10; did you mean 'mnist'\?"):
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown dataset 'mnsit' to fetch; valid: mnist, fashion_mnist, cifar10; did you mean 'mnist'\?",
+    ):
         fetch("mnsit")
-    with pytest.raises(ConfigError, match=r"mirror 'ftp://example.org/' is not allowed; expected an http:// or https:// URL"):
+    with pytest.raises(
+        ConfigError, match=r"mirror 'ftp://example.org/' is not allowed; expected an http:// or https:// URL"
+    ):
         fetch("mnist", mirror="ftp://example.org/")
     assert mirror_urls(CATALOG["mnist"], "https://example.org/m") == ("https://example.org/m/",)
-    assert mirror_urls(CATALOG["mnist"], "https://example.org/m/t10k-labels-idx1-ubyte.gz") == ("https://example.org/m/",)
+    assert mirror_urls(CATALOG["mnist"], "https://example.org/m/t10k-labels-idx1-ubyte.gz") == (
+        "https://example.org/m/",
+    )
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setenv("NNCTL_DATA", str(tmp_path / "a-file"))
     with pytest.raises(ConfigError, match=r"cannot create the data cache '.*a-file/mnist': .*; set NNCTL_DATA"):
@@ -295,7 +322,10 @@ def test_the_cache_folder_follows_nnctl_data_then_xdg_then_home(tmp_path, monkey
 def test_the_published_table_is_complete():
     """Sizes and checksums as tensorflow-datasets publishes them (see the comments in catalog.py)."""
     assert {n: (len(d.files), d.size) for n, d in CATALOG.items()} == {
-        "mnist": (4, 11594722), "fashion_mnist": (4, 30878645), "cifar10": (1, 170052171)}
+        "mnist": (4, 11594722),
+        "fashion_mnist": (4, 30878645),
+        "cifar10": (1, 170052171),
+    }
     for spec in CATALOG.values():
         assert all(len(f.sha256) == 64 and int(f.sha256, 16) for f in spec.files)
         assert all(m.startswith(("https://", "http://")) and m.endswith("/") for m in spec.mirrors)

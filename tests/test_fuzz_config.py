@@ -104,9 +104,38 @@ def write(tmp_path, table: dict, suffix: str, name: str = "options"):
 # --- strategies -------------------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.booleans(), st.integers(), st.integers(-3, 100), st.floats(), st.floats(0, 1), st.text(max_size=10),
-    st.sampled_from(["nan", "inf", "-inf", "1e999", "-0", "auto", "full", "²", "٣", "3", "0.1", "1_000", "true",
-                     "digits", "mlp:16", "relu", "adam", "he_normal", "val_loss", "float64", "regression", ""]),
+    st.booleans(),
+    st.integers(),
+    st.integers(-3, 100),
+    st.floats(),
+    st.floats(0, 1),
+    st.text(max_size=10),
+    st.sampled_from(
+        [
+            "nan",
+            "inf",
+            "-inf",
+            "1e999",
+            "-0",
+            "auto",
+            "full",
+            "²",
+            "٣",
+            "3",
+            "0.1",
+            "1_000",
+            "true",
+            "digits",
+            "mlp:16",
+            "relu",
+            "adam",
+            "he_normal",
+            "val_loss",
+            "float64",
+            "regression",
+            "",
+        ]
+    ),
 )
 values = st.one_of(
     scalars, scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=4), scalars, max_size=2)
@@ -116,8 +145,15 @@ json_values = st.one_of(values, st.none(), st.integers(min_value=10**300, max_va
 
 def near_misses(name: str) -> list[str]:
     """Typos of a key: a letter dropped, doubled or changed, '_' as '-' or dropped, capitals."""
-    out = {name[:-1], name + name[-1], name[:-1] + ("x" if name[-1] != "x" else "y"), name.replace("_", "-"),
-           name.replace("_", ""), name.upper(), name.title()}
+    out = {
+        name[:-1],
+        name + name[-1],
+        name[:-1] + ("x" if name[-1] != "x" else "y"),
+        name.replace("_", "-"),
+        name.replace("_", ""),
+        name.upper(),
+        name.title(),
+    }
     return sorted(n for n in out if n and n.replace("-", "_") not in OPTIONS)
 
 
@@ -236,8 +272,10 @@ def test_random_bytes_as_files_never_escape(tmp_path, data, suffix):
 
 
 @FUZZ
-@given(st.sampled_from(OPTIONS).flatmap(lambda name: st.tuples(st.just(name), st.sampled_from(near_misses(name)))),
-       st.sampled_from([".toml", ".json"]))
+@given(
+    st.sampled_from(OPTIONS).flatmap(lambda name: st.tuples(st.just(name), st.sampled_from(near_misses(name)))),
+    st.sampled_from([".toml", ".json"]),
+)
 @example(("epochs", "epoch"), ".toml")
 @example(("batch_size", "batch-sizee"), ".json")
 def test_unknown_keys_name_the_key_and_suggest_the_closest(tmp_path, case, suffix):
@@ -282,14 +320,25 @@ def good_axes(draw, max_size: int = 3) -> dict:
 
 
 GOOD_AXES_TABLE = good_axes()
-axis_names = st.one_of(st.sampled_from(["lr", "epochs", "dropout", "activation", "init", "batch_size", "seed"]),
-                       st.sampled_from(OPTIONS), st.sampled_from(["lrr", "epoch", "name", "Seed"]))
+axis_names = st.one_of(
+    st.sampled_from(["lr", "epochs", "dropout", "activation", "init", "batch_size", "seed"]),
+    st.sampled_from(OPTIONS),
+    st.sampled_from(["lrr", "epoch", "name", "Seed"]),
+)
 
 
-SPEC_MUTATION = st.one_of(st.just("none"), st.sampled_from(
-    ["params", "base", "name", "repeats", "trials", "sweep_seed", "zip", "unknown key", "axis", "chaos"]))
-SPEC_SETTINGS = (("repeats", st.integers(1, 3)), ("trials", st.integers(1, 6)), ("sweep_seed", st.integers(0, 99)),
-                 ("name", st.text(max_size=10)))
+SPEC_MUTATION = st.one_of(
+    st.just("none"),
+    st.sampled_from(
+        ["params", "base", "name", "repeats", "trials", "sweep_seed", "zip", "unknown key", "axis", "chaos"]
+    ),
+)
+SPEC_SETTINGS = (
+    ("repeats", st.integers(1, 3)),
+    ("trials", st.integers(1, 6)),
+    ("sweep_seed", st.integers(0, 99)),
+    ("name", st.text(max_size=10)),
+)
 NOT_A_TABLE = st.one_of(values, OPTION_TABLES)
 SPEC_TYPOS = st.sampled_from(["param", "trial", "repeat", "kind", "base_", "zips", "Name"])
 SPEC_CHAOS = st.lists(st.sampled_from(list(SPEC_KEYS)), max_size=4)
@@ -356,26 +405,48 @@ EXPECTS = [
     "val_acc@" + "9" * 50 + " > 0",
     "x[a=1,] > 0",
 ]
+
+
 def sweep_tables(good: bool) -> st.SearchStrategy[dict]:
     """The sweep settings of an experiment (or of one of its [sweeps.<label>] tables)."""
     if good:
         return st.fixed_dictionaries(
             {"params": good_axes(max_size=2)},
-            optional={"kind": st.sampled_from(["grid", "random"]), "base": PLAUSIBLE_OPTIONS,
-                      "trials": st.integers(1, 4), "repeats": st.integers(1, 3)},
+            optional={
+                "kind": st.sampled_from(["grid", "random"]),
+                "base": PLAUSIBLE_OPTIONS,
+                "trials": st.integers(1, 4),
+                "repeats": st.integers(1, 3),
+            },
         )
     return st.fixed_dictionaries(
         {},
-        optional={"kind": st.sampled_from(["grid", "random", "bogus"]),
-                  "params": st.one_of(st.dictionaries(axis_names, axis_lists, max_size=2), values),
-                  "base": st.one_of(PLAUSIBLE_OPTIONS, values), "trials": st.one_of(st.integers(1, 4), scalars),
-                  "repeats": st.one_of(st.integers(1, 3), scalars), "zip": values},
+        optional={
+            "kind": st.sampled_from(["grid", "random", "bogus"]),
+            "params": st.one_of(st.dictionaries(axis_names, axis_lists, max_size=2), values),
+            "base": st.one_of(PLAUSIBLE_OPTIONS, values),
+            "trials": st.one_of(st.integers(1, 4), scalars),
+            "repeats": st.one_of(st.integers(1, 3), scalars),
+            "zip": values,
+        },
     )
 
 
 MINIMAL = {"name": "e", "claim": "c", "hypothesis": "h", "expect": "val_acc > 0"}
-MUTATIONS = ["drop name", "drop claim", "drop hypothesis", "drop expect", "bad name", "bad expect", "bad sweeps",
-             "bad fast", "bad source", "bad metric", "unknown key", "chaos"]
+MUTATIONS = [
+    "drop name",
+    "drop claim",
+    "drop hypothesis",
+    "drop expect",
+    "bad name",
+    "bad expect",
+    "bad sweeps",
+    "bad fast",
+    "bad source",
+    "bad metric",
+    "unknown key",
+    "chaos",
+]
 
 
 GOOD_SWEEP, BAD_SWEEP = sweep_tables(True), sweep_tables(False)
@@ -384,14 +455,28 @@ SWEEPS = {
     False: st.dictionaries(st.sampled_from(["a", "b"]), BAD_SWEEP, min_size=1, max_size=2),
 }
 FAST = {
-    good: st.fixed_dictionaries({}, optional={
-        "repeats": st.integers(1, 2), "base": PLAUSIBLE_OPTIONS,
-        "sweeps": st.dictionaries(st.sampled_from(["a", "c"]), GOOD_SWEEP if good else BAD_SWEEP, max_size=1)})
+    good: st.fixed_dictionaries(
+        {},
+        optional={
+            "repeats": st.integers(1, 2),
+            "base": PLAUSIBLE_OPTIONS,
+            "sweeps": st.dictionaries(st.sampled_from(["a", "c"]), GOOD_SWEEP if good else BAD_SWEEP, max_size=1),
+        },
+    )
     for good in (True, False)
 }
-BAD_FAST = st.one_of(values, st.fixed_dictionaries({}, optional={
-    "base": values, "trials": scalars, "kind": scalars,
-    "sweeps": st.one_of(st.dictionaries(st.sampled_from(["a", "c"]), BAD_SWEEP, max_size=1), values)}))
+BAD_FAST = st.one_of(
+    values,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "base": values,
+            "trials": scalars,
+            "kind": scalars,
+            "sweeps": st.one_of(st.dictionaries(st.sampled_from(["a", "c"]), BAD_SWEEP, max_size=1), values),
+        },
+    ),
+)
 
 
 EXPERIMENT_MUTATION = st.one_of(st.just("none"), st.sampled_from(MUTATIONS))
@@ -408,8 +493,12 @@ def experiment_tables(draw) -> dict:
     """An experiment file: well formed, or with one thing wrong (or everything, now and then)."""
     mutation = draw(EXPERIMENT_MUTATION)
     good = mutation != "chaos"
-    table: dict = {"name": "exp", "claim": "a claim", "hypothesis": "a hypothesis\nfrom the notes",
-                   "expect": draw(GOOD_EXPECT)}
+    table: dict = {
+        "name": "exp",
+        "claim": "a claim",
+        "hypothesis": "a hypothesis\nfrom the notes",
+        "expect": draw(GOOD_EXPECT),
+    }
     table.update(draw(GOOD_SWEEP if good else BAD_SWEEP))
     if draw(st.booleans()):
         table["sweeps"] = draw(SWEEPS[good])
@@ -443,8 +532,15 @@ def experiment_tables(draw) -> dict:
 @example({**MINIMAL, "sweeps": [1]}, False)  # AttributeError: 'list' object has no attribute 'items'
 @example({**MINIMAL, "base": [1, 2]}, False)  # TypeError from dict([1, 2])
 @example({**MINIMAL, "fast": 3}, True)  # AttributeError
-@example({**MINIMAL, "params": {"lr": [0.1]}, "sweeps": {"a": {"repeats": 2}},
-          "fast": {"sweeps": {"a": {"repeats": {"x": 1}}}}}, True)  # TypeError merging a table into a number
+@example(
+    {
+        **MINIMAL,
+        "params": {"lr": [0.1]},
+        "sweeps": {"a": {"repeats": 2}},
+        "fast": {"sweeps": {"a": {"repeats": {"x": 1}}}},
+    },
+    True,
+)  # TypeError merging a table into a number
 @example({**MINIMAL, "expect": "(" * 300 + "1" + ")" * 300 + " > 0"}, False)
 @example({**MINIMAL, "expects": 1}, False)  # an unknown key, named with the closest valid one
 @example({**MINIMAL, "sweeps": {"\n": False}}, False)  # a label with a line break in the message
@@ -465,8 +561,13 @@ def test_experiment_files_load_or_raise_typed_errors(tmp_path, table, fast):
 
 
 @FUZZ
-@given(st.one_of(st.sampled_from(EXPECTS), st.text(max_size=40),
-                 st.text(st.sampled_from(list("val_c[]=,.@()<>-+*/ 0123456789andorx")), max_size=40)))
+@given(
+    st.one_of(
+        st.sampled_from(EXPECTS),
+        st.text(max_size=40),
+        st.text(st.sampled_from(list("val_c[]=,.@()<>-+*/ 0123456789andorx")), max_size=40),
+    )
+)
 @example("(" * 2000 + "1" + ")" * 2000 + " > 0")  # RecursionError
 @example("-" * 3000 + "1 > 0")
 @example("val_acc@" + "9" * 5000 + " > 0")  # ValueError: integer string too long

@@ -16,22 +16,51 @@ from fuzz_settings import FUZZ
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ConfigError, NnctlError, SpecError
 from nnctl.core.grammar import MAX_DEPTH, MAX_LAYERS, Node, build_layers, parse_model
 from nnctl.core.initializers import INITIALIZERS
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.layers.base import LAYERS, MAX_OUTPUT_VALUES, MAX_PARAMS
 from nnctl.core.model import Model
 
-
 SHAPES = [(8,), (3,), (1, 8, 8), (2, 5, 5), (1, 1, 1)]
 LAYER_NAMES = sorted(set(LAYERS.names(True) + ACTIVATIONS.names(True)) | {"mlp", "act", "res", "residual"})
-PARAM_NAMES = sorted(
-    {k for reg in (LAYERS, ACTIVATIONS) for n in reg.names() for k in reg.lookup(n).hyperparameters()}
-)
-VALUES = ["1", "2", "3", "8", "16", "0", "-1", "0.5", "1.5", "1e3", "1e999", "nan", "inf", "-0", "3x3", "16x3",
-          "2x2x2", "4x0", "x", "e", "999999999999", "99999999", "9" * 30, "9" * 5000, "true", "none", "same", "valid",
-          "zeros", "he_normal", "normal", "tanh", "relu"]
+PARAM_NAMES = sorted({k for reg in (LAYERS, ACTIVATIONS) for n in reg.names() for k in reg.lookup(n).hyperparameters()})
+VALUES = [
+    "1",
+    "2",
+    "3",
+    "8",
+    "16",
+    "0",
+    "-1",
+    "0.5",
+    "1.5",
+    "1e3",
+    "1e999",
+    "nan",
+    "inf",
+    "-0",
+    "3x3",
+    "16x3",
+    "2x2x2",
+    "4x0",
+    "x",
+    "e",
+    "999999999999",
+    "99999999",
+    "9" * 30,
+    "9" * 5000,
+    "true",
+    "none",
+    "same",
+    "valid",
+    "zeros",
+    "he_normal",
+    "normal",
+    "tanh",
+    "relu",
+]
 
 
 def one_line(exc: BaseException) -> None:
@@ -76,13 +105,59 @@ def build_or_typed_error(text: str, shape: tuple[int, ...], n_outputs: int = 3, 
     return model
 
 
-GOOD_VALUES = ["1", "2", "3", "4", "8", "16", "0.5", "0.1", "3x3", "4x2", "2x1", "true", "false", "zeros", "he_normal",
-               "same", "valid", "1", "2"]
-values = st.one_of(st.sampled_from(GOOD_VALUES), st.sampled_from(GOOD_VALUES), st.sampled_from(VALUES),
-                   st.integers(-2, 40).map(str), st.floats(-1, 2).map(repr))
+GOOD_VALUES = [
+    "1",
+    "2",
+    "3",
+    "4",
+    "8",
+    "16",
+    "0.5",
+    "0.1",
+    "3x3",
+    "4x2",
+    "2x1",
+    "true",
+    "false",
+    "zeros",
+    "he_normal",
+    "same",
+    "valid",
+    "1",
+    "2",
+]
+values = st.one_of(
+    st.sampled_from(GOOD_VALUES),
+    st.sampled_from(GOOD_VALUES),
+    st.sampled_from(VALUES),
+    st.integers(-2, 40).map(str),
+    st.floats(-1, 2).map(repr),
+)
 #: layer names weighted towards the ones ordinary models are made of
-COMMON = ["dense", "dense", "relu", "tanh", "sigmoid", "conv", "conv", "maxpool", "avgpool", "flatten", "bn",
-          "dropout", "act", "mlp", "leaky_relu", "maxout", "gap", "softmax", "linear", "selu", "prelu", "gelu"]
+COMMON = [
+    "dense",
+    "dense",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "conv",
+    "conv",
+    "maxpool",
+    "avgpool",
+    "flatten",
+    "bn",
+    "dropout",
+    "act",
+    "mlp",
+    "leaky_relu",
+    "maxout",
+    "gap",
+    "softmax",
+    "linear",
+    "selu",
+    "prelu",
+    "gelu",
+]
 
 
 def params_of(name: str) -> dict:
@@ -110,8 +185,11 @@ def value_for(default) -> st.SearchStrategy[str]:
 
 #: per layer name: its parameter names, a strategy for each one's text, and for a few of them
 LAYER_PARAMS = {
-    name: (list(params), {k: value_for(d) for k, d in params.items()},
-           st.lists(st.sampled_from(list(params)), unique=True, max_size=2) if params else st.just([]))
+    name: (
+        list(params),
+        {k: value_for(d) for k, d in params.items()},
+        st.lists(st.sampled_from(list(params)), unique=True, max_size=2) if params else st.just([]),
+    )
     for name in set(COMMON) | set(LAYER_NAMES)
     for params in [params_of(name)]
 }
@@ -214,9 +292,14 @@ def test_any_text_parses_or_raises_a_typed_error(text):
 
 
 @FUZZ
-@given(models, st.sampled_from(SHAPES), st.sampled_from(ACTIVATIONS.names()),
-       st.sampled_from(["auto", "auto", "zeros", "normal:std=1e300", "orthogonal"] + INITIALIZERS.names()),
-       st.sampled_from([0.0, 0.0, 0.5]), st.booleans())
+@given(
+    models,
+    st.sampled_from(SHAPES),
+    st.sampled_from(ACTIVATIONS.names()),
+    st.sampled_from(["auto", "auto", "zeros", "normal:std=1e300", "orthogonal"] + INITIALIZERS.names()),
+    st.sampled_from([0.0, 0.0, 0.5]),
+    st.booleans(),
+)
 @example("dense:999999999999,relu", (8,), "relu", "auto", 0.0, False)  # MemoryError: 43.7 TiB
 @example("dense:100000,dense:100000,relu", (8,), "relu", "auto", 0.0, False)  # MemoryError: 37 GiB
 @example("conv:99999999x3", (1, 8, 8), "relu", "auto", 0.0, False)  # MemoryError: 75 GiB

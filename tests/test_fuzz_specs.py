@@ -14,9 +14,9 @@ from fuzz_settings import FUZZ
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ConfigError, NnctlError, SpecError
 from nnctl.core.initializers import INITIALIZERS
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.layers.base import LAYERS
 from nnctl.core.losses import LOSSES
 from nnctl.core.optimizers import OPTIMIZERS
@@ -26,7 +26,6 @@ from nnctl.core.schedules import SCHEDULES
 from nnctl.data import DATASETS
 from nnctl.data.augment import AUGMENTATIONS, parse_augmentations
 from nnctl.data.load import is_file_spec
-
 
 REGISTRIES = {
     "activation": ACTIVATIONS,
@@ -44,12 +43,76 @@ NOT_SPEC_STRINGS = {("layer", "residual")}
 
 #: values that broke parsers before, or sit on the edge of what is allowed.
 EDGE_VALUES = [
-    "nan", "NaN", "-nan", "inf", "-inf", "+inf", "Infinity", "1e999", "-1e999", "1e-400", "-0", "-0.0",
-    "0", "1", "-1", "2", "0.5", "1.5", "0.999999", "1.0", "1e-8", "1e308", "9" * 30, "9" * 400, "9" * 4301,
-    "1" + "0" * 4400, "0x10", "1_000", "true", "false", "yes", "none", "null", "", " ", "=", ",", ":", "x",
-    "3x3", "16x3x3", "\x00", "\n", "é", "١٢", "²", "ⅷ", "30/60/90", "1/", "/", "normal", "uniform",
-    "truncated_normal", "fan_in", "fan_out", "fan_avg", "tanh", "epoch", "step", "min", "max", "cos",
-    "linear", "same", "valid", "he_normal", "zeros", "constant:0.01", "data/mnist", "classification",
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "+inf",
+    "Infinity",
+    "1e999",
+    "-1e999",
+    "1e-400",
+    "-0",
+    "-0.0",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "0.5",
+    "1.5",
+    "0.999999",
+    "1.0",
+    "1e-8",
+    "1e308",
+    "9" * 30,
+    "9" * 400,
+    "9" * 4301,
+    "1" + "0" * 4400,
+    "0x10",
+    "1_000",
+    "true",
+    "false",
+    "yes",
+    "none",
+    "null",
+    "",
+    " ",
+    "=",
+    ",",
+    ":",
+    "x",
+    "3x3",
+    "16x3x3",
+    "\x00",
+    "\n",
+    "é",
+    "١٢",
+    "²",
+    "ⅷ",
+    "30/60/90",
+    "1/",
+    "/",
+    "normal",
+    "uniform",
+    "truncated_normal",
+    "fan_in",
+    "fan_out",
+    "fan_avg",
+    "tanh",
+    "epoch",
+    "step",
+    "min",
+    "max",
+    "cos",
+    "linear",
+    "same",
+    "valid",
+    "he_normal",
+    "zeros",
+    "constant:0.01",
+    "data/mnist",
+    "classification",
 ]
 values = st.one_of(
     st.sampled_from(EDGE_VALUES),
@@ -89,8 +152,16 @@ def build_or_typed_error(kind: str, spec: str) -> Component | None:
 
 def near_miss(name: str) -> st.SearchStrategy[str]:
     """The name itself, or one edit away from it (a typo), or written differently."""
-    variants = [name, name.upper(), name.replace("_", "-"), name[:-1] or "x", name + "s", name[1:] or "y",
-                name[:1] + name[2:], " " + name + " "]
+    variants = [
+        name,
+        name.upper(),
+        name.replace("_", "-"),
+        name[:-1] or "x",
+        name + "s",
+        name[1:] or "y",
+        name[:1] + name[2:],
+        " " + name + " ",
+    ]
     return st.sampled_from(variants)
 
 
@@ -173,8 +244,13 @@ def _typed_values(default):
     printable = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=8)
     integers = st.integers(-(10**300), 10**300)  # what specs deliver (beyond, see the spec-string tests)
     anything = st.one_of(
-        st.none(), st.booleans(), integers, st.floats(), printable,
-        st.sampled_from([v for v in EDGE_VALUES if v.isprintable()]), st.lists(st.integers(0, 5), max_size=3),
+        st.none(),
+        st.booleans(),
+        integers,
+        st.floats(),
+        printable,
+        st.sampled_from([v for v in EDGE_VALUES if v.isprintable()]),
+        st.lists(st.integers(0, 5), max_size=3),
     )
     if isinstance(default, bool):
         return st.one_of(st.booleans(), st.sampled_from([0, 1, 2, -1, "true"]), anything)
@@ -183,8 +259,10 @@ def _typed_values(default):
     if isinstance(default, float):
         return st.one_of(st.floats(), st.floats(-2, 2), st.integers(-3, 3), integers, anything)
     if isinstance(default, str):  # text parameters get text from specs and config files (one line)
-        return st.one_of(st.text(st.characters(blacklist_characters="\n\r"), max_size=8),
-                         st.sampled_from([v for v in EDGE_VALUES if "\n" not in v and len(v) <= 400]))
+        return st.one_of(
+            st.text(st.characters(blacklist_characters="\n\r"), max_size=8),
+            st.sampled_from([v for v in EDGE_VALUES if "\n" not in v and len(v) <= 400]),
+        )
     return anything
 
 
@@ -250,8 +328,11 @@ def test_constructors_accept_or_raise_config_errors(case):
 
 
 @FUZZ
-@given(st.one_of(st.integers(min_value=-(10**4000), max_value=10**4000), st.floats(allow_nan=False), st.booleans(),
-                 st.none()))
+@given(
+    st.one_of(
+        st.integers(min_value=-(10**4000), max_value=10**4000), st.floats(allow_nan=False), st.booleans(), st.none()
+    )
+)
 def test_format_value_round_trips_through_parse_value(value):
     """Every number, bool and None is written so that parsing gives it back exactly."""
     again = parse_value(format_value(value))
@@ -261,10 +342,16 @@ def test_format_value_round_trips_through_parse_value(value):
 @pytest.mark.parametrize(
     "kind, spec",
     [
-        ("optimizer", "sgd:lr=-1"), ("optimizer", "momentum:momentum=1.5"), ("optimizer", "adam:beta1=nan"),
-        ("optimizer", "adam:lr=inf"), ("initializer", "uniform:limit=inf"), ("initializer", "normal:std=1e999"),
-        ("layer", "dense:units=" + "1" * 400), ("layer", "dropout:rate=" + "1" * 400),
-        ("schedule", "step_decay:step_size=2.5"), ("augmentation", "shift:" + "9" * 30),
+        ("optimizer", "sgd:lr=-1"),
+        ("optimizer", "momentum:momentum=1.5"),
+        ("optimizer", "adam:beta1=nan"),
+        ("optimizer", "adam:lr=inf"),
+        ("initializer", "uniform:limit=inf"),
+        ("initializer", "normal:std=1e999"),
+        ("layer", "dense:units=" + "1" * 400),
+        ("layer", "dropout:rate=" + "1" * 400),
+        ("schedule", "step_decay:step_size=2.5"),
+        ("augmentation", "shift:" + "9" * 30),
     ],
 )
 def test_values_out_of_range_are_config_errors_that_say_what_is_allowed(kind, spec):
@@ -280,8 +367,11 @@ def augmentation_specs(draw) -> str:
     """Comma-joined augmentation ops with random parameters, as --augment takes them."""
     parts = []
     for _ in range(draw(st.integers(1, 4))):
-        name = draw(st.sampled_from(AUGMENTATIONS.names(include_aliases=True)).flatmap(
-            lambda n: st.one_of(st.just(n), near_miss(n))))
+        name = draw(
+            st.sampled_from(AUGMENTATIONS.names(include_aliases=True)).flatmap(
+                lambda n: st.one_of(st.just(n), near_miss(n))
+            )
+        )
         keys = list(AUGMENTATIONS.lookup(name).hyperparameters()) if name in AUGMENTATIONS else ["p"]
         item = name
         if draw(st.booleans()):
@@ -306,8 +396,11 @@ def test_augmentation_specs_are_pipelines_or_typed_errors(spec):
     assert parse_augmentations(pipeline.spec()) == pipeline
 
 
-@pytest.mark.parametrize("text", ["1" * 20_000 + "x", "-" + "7" * 20_000 + "..", "2" * 20_000 + "e"],
-                         ids=["digits-x", "digits-dots", "digits-e"])
+@pytest.mark.parametrize(
+    "text",
+    ["1" * 20_000 + "x", "-" + "7" * 20_000 + "..", "2" * 20_000 + "e"],
+    ids=["digits-x", "digits-dots", "digits-e"],
+)
 def test_long_non_numbers_are_rejected_in_linear_time(text):
     """A long digit string that is not a number is text at once (no regex backtracking)."""
     start = time.perf_counter()

@@ -22,12 +22,43 @@ from nnctl.search.distributions import Distribution, is_distribution, parse_dist
 from nnctl.search.space import MAX_TRIALS, SearchSpace, build_space, describe, expand, parse_param, sweep_id
 from nnctl.training.config import RunConfig
 
-
-NUMBERS = ["0", "1", "-1", "-0", "0.5", "1e-4", "1e-1", "1e999", "-1e999", "1e308", "-1e308", "1e-400", "nan", "inf",
-           "9007199254740993", "1e20", "99999999999999999999", "1.5", "16", "128", "3", ".5", "5.", "1e", "", "x",
-           "١", "1_0", " 2"]
-numbers = st.one_of(st.sampled_from(NUMBERS), st.integers(-(10**6), 10**6).map(str), st.floats().map(repr),
-                    st.floats(1e-6, 10).map(repr))
+NUMBERS = [
+    "0",
+    "1",
+    "-1",
+    "-0",
+    "0.5",
+    "1e-4",
+    "1e-1",
+    "1e999",
+    "-1e999",
+    "1e308",
+    "-1e308",
+    "1e-400",
+    "nan",
+    "inf",
+    "9007199254740993",
+    "1e20",
+    "99999999999999999999",
+    "1.5",
+    "16",
+    "128",
+    "3",
+    ".5",
+    "5.",
+    "1e",
+    "",
+    "x",
+    "١",
+    "1_0",
+    " 2",
+]
+numbers = st.one_of(
+    st.sampled_from(NUMBERS),
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats().map(repr),
+    st.floats(1e-6, 10).map(repr),
+)
 AXES = [n for n in RunConfig.option_names() if n not in ("name", "results_dir")]
 
 
@@ -93,12 +124,16 @@ def test_distribution_strings_parse_or_raise_typed_errors(text, key):
 
 
 @FUZZ
-@given(st.one_of(
-    st.tuples(st.sampled_from(AXES + ["lrr", "epoch", "", " lr", "name"]), st.sampled_from(["=", "=", " = ", ":"]),
-              st.one_of(distribution_texts(), st.lists(numbers, max_size=4).map(",".join), st.text(max_size=12)))
-    .map("".join),
-    st.text(max_size=40),
-))
+@given(
+    st.one_of(
+        st.tuples(
+            st.sampled_from(AXES + ["lrr", "epoch", "", " lr", "name"]),
+            st.sampled_from(["=", "=", " = ", ":"]),
+            st.one_of(distribution_texts(), st.lists(numbers, max_size=4).map(",".join), st.text(max_size=12)),
+        ).map("".join),
+        st.text(max_size=40),
+    )
+)
 @example("lr=loguniform:1e-4,1e-1")  # the comma form is a list of two values, refused for lr
 @example("epochs=int:1:1e18")
 def test_param_flags_parse_or_raise_typed_errors(text):
@@ -140,14 +175,33 @@ def check_space(space: SearchSpace) -> None:
 
 axis_values = st.one_of(
     distribution_texts(),
-    st.lists(st.one_of(numbers, st.integers(-3, 100), st.floats(), st.booleans(), st.text(max_size=8),
-                       st.sampled_from(["relu", "tanh", "he_normal", "zeros", "mlp:16", "adam", "sgd", "full"])),
-             max_size=6),
-    st.one_of(numbers, st.text(max_size=10), st.integers(), st.booleans(), st.none(),
-              st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)),
+    st.lists(
+        st.one_of(
+            numbers,
+            st.integers(-3, 100),
+            st.floats(),
+            st.booleans(),
+            st.text(max_size=8),
+            st.sampled_from(["relu", "tanh", "he_normal", "zeros", "mlp:16", "adam", "sgd", "full"]),
+        ),
+        max_size=6,
+    ),
+    st.one_of(
+        numbers,
+        st.text(max_size=10),
+        st.integers(),
+        st.booleans(),
+        st.none(),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    ),
 )
 settings_values = st.one_of(
-    st.none(), st.integers(-2, 30), st.integers(), st.floats(), st.booleans(), st.lists(st.integers(), max_size=2),
+    st.none(),
+    st.integers(-2, 30),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
     st.sampled_from(["3", "²", "٣", " 2 ", "-1", "1e3", "9" * 40, "", "x"]),
 )
 
@@ -155,8 +209,9 @@ settings_values = st.one_of(
 AXIS_NAMES = st.one_of(st.sampled_from(AXES), st.sampled_from(["lrr", "epoch", "batch-size", "name", "Seed", "x"]))
 RAW_PARAMS = st.dictionaries(AXIS_NAMES, axis_values, max_size=3)
 RAW_BASE = st.one_of(
-    st.dictionaries(st.sampled_from(AXES + ["name", "lrr"]), st.one_of(numbers, st.integers(0, 50), st.booleans()),
-                    max_size=3),
+    st.dictionaries(
+        st.sampled_from(AXES + ["name", "lrr"]), st.one_of(numbers, st.integers(0, 50), st.booleans()), max_size=3
+    ),
     st.sampled_from([[], "digits", 3]),
 )
 RAW_NAME = st.one_of(st.text(max_size=10), st.integers(), st.lists(st.integers(), max_size=1))
@@ -175,24 +230,30 @@ def raw_specs(draw) -> tuple[str, dict]:
         raw["base"] = draw(RAW_BASE)
     if draw(st.integers(0, 3)) == 0:
         axes = list(params) or ["lr"]
-        raw["zip"] = draw(st.one_of(
-            st.lists(st.lists(st.sampled_from(axes + ["lr", "x"]), max_size=3), max_size=2),
-            st.sampled_from([",".join(axes), axes, 5, "lr", [5], {"a": 1}, [[1, 2]]]),
-        ))
+        raw["zip"] = draw(
+            st.one_of(
+                st.lists(st.lists(st.sampled_from(axes + ["lr", "x"]), max_size=3), max_size=2),
+                st.sampled_from([",".join(axes), axes, 5, "lr", [5], {"a": 1}, [[1, 2]]]),
+            )
+        )
     if draw(st.booleans()):
         raw["name"] = draw(RAW_NAME)
     return kind, raw
 
 
 PLAUSIBLE = {
-    "lr": st.one_of(st.lists(st.floats(1e-5, 1.0), min_size=1, max_size=4),
-                    st.sampled_from(["loguniform:1e-4:1e-1", "uniform:0.001:0.1", "0.1,0.01", "choice:0.1,0.01"])),
+    "lr": st.one_of(
+        st.lists(st.floats(1e-5, 1.0), min_size=1, max_size=4),
+        st.sampled_from(["loguniform:1e-4:1e-1", "uniform:0.001:0.1", "0.1,0.01", "choice:0.1,0.01"]),
+    ),
     "epochs": st.one_of(st.lists(st.integers(0, 5), min_size=1, max_size=3), st.sampled_from(["int:1:3", "int:1:40"])),
-    "batch_size": st.one_of(st.lists(st.sampled_from([1, 16, 32, "full", "64"]), min_size=1, max_size=3),
-                            st.just("int:8:64")),
+    "batch_size": st.one_of(
+        st.lists(st.sampled_from([1, 16, 32, "full", "64"]), min_size=1, max_size=3), st.just("int:8:64")
+    ),
     "seed": st.one_of(st.lists(st.integers(0, 10**6), min_size=1, max_size=3), st.just("int:0:1000000000")),
-    "init": st.lists(st.sampled_from(["zeros", "he_normal", "glorot_uniform", "normal:std=0.01", "auto"]),
-                     min_size=1, max_size=3),
+    "init": st.lists(
+        st.sampled_from(["zeros", "he_normal", "glorot_uniform", "normal:std=0.01", "auto"]), min_size=1, max_size=3
+    ),
     "activation": st.sampled_from(["relu,tanh", "choice:relu,sigmoid", "relu"]),
     "model": st.sampled_from(["mlp:16;mlp:32,16", "choice:mlp:8;mlp:8,8", "mlp:4"]),
     "dropout": st.one_of(st.sampled_from(["uniform:0:0.5", "0,0.2,0.5"]), st.lists(st.floats(0, 0.9), min_size=1)),
@@ -252,8 +313,12 @@ def test_raw_sweep_specs_build_spaces_or_raise_typed_errors(case):
 
 
 @FUZZ
-@given(st.sampled_from(["int", "uniform", "loguniform"]), st.integers(-(2**60), 2**60), st.integers(0, 2**60),
-       st.integers(0, 2**32))
+@given(
+    st.sampled_from(["int", "uniform", "loguniform"]),
+    st.integers(-(2**60), 2**60),
+    st.integers(0, 2**60),
+    st.integers(0, 2**32),
+)
 def test_random_search_on_wide_integer_ranges_stays_lazy(kind, low, width, seed):
     """Random search over huge integer ranges samples without listing the range."""
     text = f"{kind}:{low}:{low + width}"
@@ -269,8 +334,9 @@ def test_random_search_on_wide_integer_ranges_stays_lazy(kind, low, width, seed)
     assert all(dist.low <= p <= dist.high for p in points)
 
 
-@pytest.mark.parametrize("text", ["uniform:" + "1" * 20_000 + "x:1", "int:1:" + "5" * 20_000 + ".."],
-                         ids=["digits-x", "digits-dots"])
+@pytest.mark.parametrize(
+    "text", ["uniform:" + "1" * 20_000 + "x:1", "int:1:" + "5" * 20_000 + ".."], ids=["digits-x", "digits-dots"]
+)
 def test_long_bounds_are_rejected_in_linear_time(text):
     """A distribution with a long malformed bound is refused at once (no regex backtracking)."""
     start = time.perf_counter()

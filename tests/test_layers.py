@@ -136,7 +136,7 @@ def test_residual_block_gradients(width_out):
             block.forward(x, True)
             block.backward(r.copy())
             analytic = layer.grads[name].copy()
-            numeric = numerical_gradient(lambda: float(np.sum(block.forward(x, True) * r)), layer.params[name])
+            numeric = numerical_gradient(lambda r=r: float(np.sum(block.forward(x, True) * r)), layer.params[name])
             inner_errors[f"{layer.name}.{name}"] = relative_error(analytic, numeric)
     assert max(errors.values()) < 1e-6, errors
     assert max(inner_errors.values()) < 1e-6, inner_errors
@@ -155,8 +155,9 @@ def test_residual_block_on_images_flattens_its_skip(width_out):
     errors = check_layer(block, x, np.random.default_rng(2))
     assert max(errors.values()) < 1e-6, errors
     if width_out == 16:
-        np.testing.assert_allclose(block.forward(x) - x.reshape(7, 16),
-                                   inner[2].forward(inner[1].forward(inner[0].forward(x))), atol=1e-12)
+        np.testing.assert_allclose(
+            block.forward(x) - x.reshape(7, 16), inner[2].forward(inner[1].forward(inner[0].forward(x))), atol=1e-12
+        )
 
 
 def test_readme_residual_model_trains_on_the_default_data():

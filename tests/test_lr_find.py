@@ -12,7 +12,15 @@ from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, TrainingError
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.lr_find import (
-    RECOMMENDED, find_lr, lr_schedule, range_test, round_lr, smooth, spread, suggest, with_lr,
+    RECOMMENDED,
+    find_lr,
+    lr_schedule,
+    range_test,
+    round_lr,
+    smooth,
+    spread,
+    suggest,
+    with_lr,
 )
 
 runner = CliRunner()
@@ -101,8 +109,16 @@ def _state(run):
 
 
 def test_range_test_restores_everything_bit_for_bit():
-    cfg = RunConfig(model="mlp:32,16", dropout=0.2, batch_norm=True, optimizer="momentum:momentum=0.9",
-                    augment=None, epochs=2, l2=1e-4, clip_norm=5.0)
+    cfg = RunConfig(
+        model="mlp:32,16",
+        dropout=0.2,
+        batch_norm=True,
+        optimizer="momentum:momentum=0.9",
+        augment=None,
+        epochs=2,
+        l2=1e-4,
+        clip_norm=5.0,
+    )
     run = prepare(cfg)
     before = _state(run)
     test = range_test(run, iters=60)
@@ -147,8 +163,22 @@ def test_suggested_rate_trains_digits_sgd_to_95_percent():
 
 
 def test_cli_writes_csv_json_and_png(tmp_path):
-    res = runner.invoke(app, ["lr-find", "--results-dir", str(tmp_path), "--model", "mlp:16", "--optimizer", "sgd",
-                              "--iters", "60", "--repeats", "2"])
+    res = runner.invoke(
+        app,
+        [
+            "lr-find",
+            "--results-dir",
+            str(tmp_path),
+            "--model",
+            "mlp:16",
+            "--optimizer",
+            "sgd",
+            "--iters",
+            "60",
+            "--repeats",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert f"recommended: {RECOMMENDED}" in res.output and "why:" in res.output
     (run_dir,) = list(tmp_path.iterdir())

@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from nnctl.cli.app import app
-from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.errors import ShapeError, TrainingError
+from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.losses import LOSSES
 from nnctl.core.model import Model
 from nnctl.data import load_dataset, split_dataset
@@ -49,8 +49,9 @@ def loss_cases(loss, dtype):
     try:  # several logits per sample
         z = np.stack([big, -big, np.zeros_like(big)], axis=1)
         hard = np.array([0, 1, 2, 0, 1])
-        soft = np.array([[1 - 1e-7, 1e-7, 0.0], [1e-30, 1 - 1e-30, 0.0], [0, 0, 1.0],
-                         [1 / 3, 1 / 3, 1 / 3], [0.5, 1e-30, 0.5]])
+        soft = np.array(
+            [[1 - 1e-7, 1e-7, 0.0], [1e-30, 1 - 1e-30, 0.0], [0, 0, 1.0], [1 / 3, 1 / 3, 1 / 3], [0.5, 1e-30, 0.5]]
+        )
         loss.value_and_grad(z, hard)
         return [(z, hard), (z, soft)]
     except ShapeError:  # one logit per sample
@@ -139,6 +140,7 @@ def write_npz(dtype):
         path = tmp_path / f"{np.dtype(dtype).name}.npz"
         np.savez(path, X=X, y=y)
         return path, np.dtype(dtype).name
+
     return write
 
 
@@ -154,8 +156,21 @@ def test_integer_and_float16_inputs_are_converted_to_float32(tmp_path, write):
     assert ds.info()["dtype"] == "float32" and ds.info()["source_dtype"] == source
     assert split_dataset(ds).X_train.dtype == np.float32
 
-    result = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "results"), "--quiet",
-                                 "--data", str(path), "--epochs", "2", "--model", "mlp:8"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--quiet",
+            "--data",
+            str(path),
+            "--epochs",
+            "2",
+            "--model",
+            "mlp:8",
+        ],
+    )
     assert result.exit_code == 0, (result.output, result.exception)
     (run,) = (tmp_path / "results").iterdir()
     config = json.loads((run / "config.json").read_text())
@@ -180,8 +195,7 @@ def test_features_too_large_to_square_in_float32_are_standardized(tmp_path):
 def test_values_beyond_float32_are_refused_not_turned_into_inf(tmp_path):
     X, y = learnable()
     X[4, 1] = 1e39
-    result = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "results"),
-                                 "--data", _npz(tmp_path, X, y)])
+    result = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "results"), "--data", _npz(tmp_path, X, y)])
     assert result.exit_code == 2
     err = result.stderr.strip()
     assert err.startswith("error: ") and "\n" not in err

@@ -218,8 +218,11 @@ TORCH_CASES = [
     ("sgd:weight_decay=0.1", "SGD", dict(weight_decay=0.1)),
     ("momentum:dampening=0.1,weight_decay=0.1", "SGD", dict(momentum=0.9, dampening=0.1, weight_decay=0.1)),
     ("nesterov:weight_decay=0.1", "SGD", dict(momentum=0.9, nesterov=True, weight_decay=0.1)),
-    ("adagrad:initial_accumulator=0.1,weight_decay=0.1", "Adagrad",
-     dict(initial_accumulator_value=0.1, eps=1e-10, weight_decay=0.1)),
+    (
+        "adagrad:initial_accumulator=0.1,weight_decay=0.1",
+        "Adagrad",
+        dict(initial_accumulator_value=0.1, eps=1e-10, weight_decay=0.1),
+    ),
     ("rmsprop:weight_decay=0.1", "RMSprop", dict(alpha=0.99, eps=1e-8, weight_decay=0.1)),
     ("rmsprop:momentum=0.5,centered=true", "RMSprop", dict(momentum=0.5, centered=True)),
     ("adadelta:weight_decay=0.1", "Adadelta", dict(rho=0.9, eps=1e-6, weight_decay=0.1)),

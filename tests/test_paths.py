@@ -105,10 +105,23 @@ def test_sweep_ids_from_flags_and_spec_files_stay_inside(tmp_path, results):
     spec.write_text(
         'name = "../../../spec-escape"\n'
         '[base]\nmodel = "mlp:8"\nepochs = 1\nname = "../../base-name"\nresults_dir = "../../elsewhere"\n'
-        '[params]\nlr = [0.01, 0.001]\n'
+        "[params]\nlr = [0.01, 0.001]\n"
     )
     invoke("sweep", "grid", spec, "--results-dir", results, "-w", "1", "-q")
-    invoke("sweep", "grid", "--results-dir", results, "--name", "/abs/../../flag-escape", *FAST, "-p", "lr=0.01", "-w", "1", "-q")
+    invoke(
+        "sweep",
+        "grid",
+        "--results-dir",
+        results,
+        "--name",
+        "/abs/../../flag-escape",
+        *FAST,
+        "-p",
+        "lr=0.01",
+        "-w",
+        "1",
+        "-q",
+    )
     sweeps = sorted(p.name for p in results.iterdir())
     assert len(sweeps) == 2 and sweeps[0].startswith("abs-flag-escape-") and sweeps[1].startswith("spec-escape-")
     files = assert_contained(tmp_path, results, allowed_outside=(spec,))
@@ -175,20 +188,26 @@ def test_a_symlink_named_like_the_sweep_is_refused(tmp_path, results, where):
     link.symlink_to(outside, target_is_directory=True)
     result = invoke("sweep", "grid", *args, "-w", "1", expect=2)
     err = result.stderr.strip()
-    assert err == (f"error: '{link}' is a symbolic link; a sweep writes only into real directories inside "
-                   f"'{results}' (remove it or choose another --results-dir)")
+    assert err == (
+        f"error: '{link}' is a symbolic link; a sweep writes only into real directories inside "
+        f"'{results}' (remove it or choose another --results-dir)"
+    )
     assert not list(outside.iterdir())
 
 
 def test_a_symlink_named_like_the_experiment_folder_is_refused(tmp_path, results):
     exp = tmp_path / "exp.toml"
-    exp.write_text('name = "planted"\nclaim = "c"\nhypothesis = "h"\nexpect = "val_acc[lr=0.01] > 0"\n'
-                   '[base]\nmodel = "mlp:8"\nepochs = 1\n[params]\nlr = [0.01]\n')
+    exp.write_text(
+        'name = "planted"\nclaim = "c"\nhypothesis = "h"\nexpect = "val_acc[lr=0.01] > 0"\n'
+        '[base]\nmodel = "mlp:8"\nepochs = 1\n[params]\nlr = [0.01]\n'
+    )
     outside = tmp_path / "outside"
     outside.mkdir()
     results.mkdir()
     (results / "planted").symlink_to(outside, target_is_directory=True)
     result = invoke("experiment", "run", exp, "--results-dir", results, expect=2)
-    assert result.stderr.strip() == (f"error: '{results / 'planted'}' is a symbolic link; an experiment's folder "
-                                     "must be a directory inside --results-dir")
+    assert result.stderr.strip() == (
+        f"error: '{results / 'planted'}' is a symbolic link; an experiment's folder "
+        "must be a directory inside --results-dir"
+    )
     assert not list(outside.iterdir())

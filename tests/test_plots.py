@@ -7,8 +7,7 @@ from typer.testing import CliRunner
 
 from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
-from nnctl.results import load_run
-from nnctl.results import plots
+from nnctl.results import load_run, plots
 from nnctl.training import RunConfig, prepare
 from nnctl.training.lr_find import find_lr, range_test
 
@@ -45,8 +44,9 @@ def test_curves_png(run_dir, tmp_path):
 
 
 def test_regression_curves_plot_mae(tmp_path):
-    res = runner.invoke(app, ["train", "--results-dir", str(tmp_path), "--data", "sine", "--model", "mlp:8",
-                              "--epochs", "2", "--quiet"])
+    res = runner.invoke(
+        app, ["train", "--results-dir", str(tmp_path), "--data", "sine", "--model", "mlp:8", "--epochs", "2", "--quiet"]
+    )
     assert res.exit_code == 0, res.output
     (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert png_shape(plots.plot_curves(load_run(path), tmp_path / "r.png")) == (450, 1100)
@@ -72,9 +72,30 @@ def test_compare_png(run_dir, tmp_path):
 def sweep_24(tmp_path_factory):
     """3 learning rates × 4 initializers × 2 seeds."""
     root = tmp_path_factory.mktemp("sweep24")
-    res = runner.invoke(app, ["sweep", "grid", "--model", "mlp:16", "--optimizer", "sgd", "--epochs", "4",
-                              "-p", "lr=0.3,0.03,0.003", "-p", "init=zeros;normal:std=1;glorot_normal;he_normal",
-                              "--repeats", "2", "--results-dir", str(root), "-q", "-w", "2"])
+    res = runner.invoke(
+        app,
+        [
+            "sweep",
+            "grid",
+            "--model",
+            "mlp:16",
+            "--optimizer",
+            "sgd",
+            "--epochs",
+            "4",
+            "-p",
+            "lr=0.3,0.03,0.003",
+            "-p",
+            "init=zeros;normal:std=1;glorot_normal;he_normal",
+            "--repeats",
+            "2",
+            "--results-dir",
+            str(root),
+            "-q",
+            "-w",
+            "2",
+        ],
+    )
     assert res.exit_code == 0, res.output
     return root
 
@@ -95,8 +116,11 @@ def test_24_trials_give_a_picture_where_every_curve_is_visible_and_the_legend_co
     axes = [ax for ax in fig.axes if ax.get_visible()]
     legend = fig.legends[0].get_window_extent(renderer)
     assert len(axes) == 3 and not any(legend.overlaps(ax.get_window_extent(renderer)) for ax in axes)
-    colours = {tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
-               for ax in axes for line in ax.get_lines()}
+    colours = {
+        tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+        for ax in axes
+        for line in ax.get_lines()
+    }
     assert len(colours) == 4  # one colour per initializer, none repeated
     for ax in axes:
         solid = [line for line in ax.get_lines() if line.get_linestyle() == "-"]

@@ -16,8 +16,18 @@ def all_registries():
 
 @pytest.mark.parametrize(
     "text, value",
-    [("1", 1), ("-3", -3), ("0.5", 0.5), ("1e-3", 1e-3), ("true", True), ("False", False), ("none", None),
-     ("fan_avg", "fan_avg"), ("inf", math.inf), (".5", 0.5)],
+    [
+        ("1", 1),
+        ("-3", -3),
+        ("0.5", 0.5),
+        ("1e-3", 1e-3),
+        ("true", True),
+        ("False", False),
+        ("none", None),
+        ("fan_avg", "fan_avg"),
+        ("inf", math.inf),
+        (".5", 0.5),
+    ],
 )
 def test_parse_value_types_without_eval(text, value):
     assert parse_value(text) == value
@@ -38,7 +48,9 @@ def test_split_spec():
     assert split_spec("constant:0.01") == ("constant", ["0.01"], {})
 
 
-@pytest.mark.parametrize("bad", ["", ":", "adam:", "adam:beta1=", "adam:beta1=1,beta1=2", "adam:,", "1adam", "adam:lr=1,0.5"])
+@pytest.mark.parametrize(
+    "bad", ["", ":", "adam:", "adam:beta1=", "adam:beta1=1,beta1=2", "adam:,", "1adam", "adam:lr=1,0.5"]
+)
 def test_split_spec_rejects_malformed(bad):
     with pytest.raises(SpecError):
         split_spec(bad)

@@ -10,7 +10,7 @@ import pytest
 from nnctl.core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from nnctl.core.errors import ConfigError
 from nnctl.core.gradcheck import numerical_gradient, relative_error
-from nnctl.core.regularizers import L1, L2, REGULARIZERS, L1L2, make_regularizer
+from nnctl.core.regularizers import L1, L1L2, L2, REGULARIZERS, make_regularizer
 
 W = np.array([1.0, -2.0, 0.0, 3.0])
 

@@ -32,9 +32,7 @@ class Payload:
 
 
 def train(tmp_path, *args):
-    return runner.invoke(
-        app, ["train", "--results-dir", str(tmp_path / "results"), "--quiet", *args]
-    )
+    return runner.invoke(app, ["train", "--results-dir", str(tmp_path / "results"), "--quiet", *args])
 
 
 def assert_refused(result, tmp_path, *fragments: str) -> str:
@@ -72,8 +70,11 @@ def test_npz_with_pickled_object_array_is_refused(tmp_path, marker, key):
     np.savez(path, allow_pickle=True, **arrays)
     with pytest.raises(DataError, match=f"array '{key}' in .* holds Python objects"):
         load_dataset(str(path))
-    assert_refused(train(tmp_path, "--data", str(path)), tmp_path,
-                   f"array '{key}' in '{path}' holds Python objects (dtype=object), which are not loaded")
+    assert_refused(
+        train(tmp_path, "--data", str(path)),
+        tmp_path,
+        f"array '{key}' in '{path}' holds Python objects (dtype=object), which are not loaded",
+    )
 
 
 @pytest.mark.parametrize("name", ["data.npz", "data.csv", "data.csv.gz"])
@@ -104,8 +105,11 @@ def test_code_and_pickle_files_as_data_are_refused_by_extension(tmp_path, marker
         path.write_text(f"open({str(marker)!r}, 'w')\n")
     else:
         path.write_bytes(pickle.dumps(Payload(marker)))
-    assert_refused(train(tmp_path, "--data", str(path)), tmp_path,
-                   f"unsupported dataset file '{path}'; expected one of: .csv, .csv.gz, .npz")
+    assert_refused(
+        train(tmp_path, "--data", str(path)),
+        tmp_path,
+        f"unsupported dataset file '{path}'; expected one of: .csv, .csv.gz, .npz",
+    )
 
 
 # --- --config files --------------------------------------------------------------------------------
@@ -137,8 +141,7 @@ def test_config_values_that_look_like_code_are_data(tmp_path, marker, monkeypatc
 def test_config_holding_code_is_a_parse_error(tmp_path, marker):
     path = tmp_path / "run.toml"
     path.write_text(f"import os\nos.system('touch {marker}')\n")
-    assert_refused(train(tmp_path, "--config", str(path)), tmp_path,
-                   f"config file '{path}' cannot be parsed")
+    assert_refused(train(tmp_path, "--config", str(path)), tmp_path, f"config file '{path}' cannot be parsed")
 
 
 @pytest.mark.parametrize("suffix", [".py", ".pkl", ".yaml"])
@@ -148,14 +151,15 @@ def test_config_of_another_format_is_refused_by_extension(tmp_path, marker, suff
         path.write_bytes(pickle.dumps(Payload(marker)))
     else:
         path.write_text(f"open({str(marker)!r}, 'w')\n")
-    assert_refused(train(tmp_path, "--config", str(path)), tmp_path,
-                   f"config file '{path}' must end in .toml or .json")
+    assert_refused(train(tmp_path, "--config", str(path)), tmp_path, f"config file '{path}' must end in .toml or .json")
 
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
 def test_pickle_renamed_as_config_is_refused_by_content(tmp_path, marker, suffix):
     path = tmp_path / f"run{suffix}"
     path.write_bytes(pickle.dumps(Payload(marker)))
-    assert_refused(train(tmp_path, "--config", str(path)), tmp_path,
-                   f"config file '{path}' is not UTF-8 text (byte 0x80 at offset 0: binary data?); "
-                   "expected a TOML or JSON file")
+    assert_refused(
+        train(tmp_path, "--config", str(path)),
+        tmp_path,
+        f"config file '{path}' is not UTF-8 text (byte 0x80 at offset 0: binary data?); expected a TOML or JSON file",
+    )

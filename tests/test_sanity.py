@@ -10,7 +10,11 @@ from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.sanity import (
-    InitialLossCheck, expected_initial_loss, initial_loss_warning, overfit_batch, unregularized,
+    InitialLossCheck,
+    expected_initial_loss,
+    initial_loss_warning,
+    overfit_batch,
+    unregularized,
 )
 
 runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
@@ -106,8 +110,21 @@ def test_initial_loss_check_callback_warns_for_huge_initial_weights():
 
 
 def test_cli_prints_and_records_the_initial_loss_warning(tmp_path):
-    res = runner.invoke(app, ["train", "--results-dir", str(tmp_path), "--model", "mlp:64", "--init", "normal:std=3.0",
-                              "--epochs", "1", "--quiet"])
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "--results-dir",
+            str(tmp_path),
+            "--model",
+            "mlp:64",
+            "--init",
+            "normal:std=3.0",
+            "--epochs",
+            "1",
+            "--quiet",
+        ],
+    )
     assert res.exit_code == 0, res.output
     text = res.output + (res.stderr if hasattr(res, "stderr") else "")
     assert "warning: initial loss" in text and "log C" in text

@@ -111,7 +111,12 @@ def test_one_cycle_matches_torch():
     total = 37
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=0.5, total_steps=total, pct_start=0.25, div_factor=10.0, final_div_factor=100.0,
+        opt,
+        max_lr=0.5,
+        total_steps=total,
+        pct_start=0.25,
+        div_factor=10.0,
+        final_div_factor=100.0,
         cycle_momentum=False,
     )
     ours = started("one_cycle:max_lr=0.5,pct_start=0.25,div_factor=10,final_div_factor=100", 0.1, total, 1)
@@ -206,9 +211,7 @@ def test_reduce_on_plateau_with_val_acc_lowers_the_rate_only_when_accuracy_stall
 def test_reduce_on_plateau_matches_torch():
     torch = pytest.importorskip("torch")
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, factor=0.3, patience=2, threshold=1e-3, min_lr=0.002
-    )
+    ref = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=2, threshold=1e-3, min_lr=0.002)
     ours = started("reduce_on_plateau:factor=0.3,patience=2,threshold=1e-3,min_lr=0.002", base_lr=0.1)
     metrics = [1.0, 0.8, 0.7999, 0.81, 0.9, 0.75, 0.75, 0.75, 0.75, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6]
     for epoch, m in enumerate(metrics):
@@ -256,7 +259,13 @@ def test_spec_round_trip(spec):
 
 def test_registry_and_milestone_string_kept():
     assert set(SCHEDULES.names()) == {
-        "constant", "step_decay", "multi_step", "exponential", "inverse_sqrt", "cosine", "one_cycle",
+        "constant",
+        "step_decay",
+        "multi_step",
+        "exponential",
+        "inverse_sqrt",
+        "cosine",
+        "one_cycle",
         "reduce_on_plateau",
     }
     s = SCHEDULES.get("multi_step:milestones=30/60/90")

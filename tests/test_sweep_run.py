@@ -60,13 +60,31 @@ def test_sweep_writes_runs_and_resumes_by_identity(tmp_path):
 
     # a trial's curve is the curve `nnctl train` writes for the same options (timing aside)
     row = table.iloc[0]
-    train = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "train"), "--quiet", "--model", "mlp:16",
-                                "--epochs", "2", "--lr", str(row["lr"]), "--init", row["init"]])
+    train = runner.invoke(
+        app,
+        [
+            "train",
+            "--results-dir",
+            str(tmp_path / "train"),
+            "--quiet",
+            "--model",
+            "mlp:16",
+            "--epochs",
+            "2",
+            "--lr",
+            str(row["lr"]),
+            "--init",
+            row["init"],
+        ],
+    )
     assert train.exit_code == 0, train.output
     [single] = (tmp_path / "train").iterdir()
-    assert sorted(p.name for p in single.iterdir()) == sorted(p.name for p in (path / "trials" / row["trial_id"]).iterdir())
-    pd.testing.assert_frame_equal(stable(pd.read_csv(single / "curve.csv")),
-                                  stable(pd.read_csv(path / "trials" / row["trial_id"] / "curve.csv")))
+    assert sorted(p.name for p in single.iterdir()) == sorted(
+        p.name for p in (path / "trials" / row["trial_id"]).iterdir()
+    )
+    pd.testing.assert_frame_equal(
+        stable(pd.read_csv(single / "curve.csv")), stable(pd.read_csv(path / "trials" / row["trial_id"] / "curve.csv"))
+    )
 
     # the same command again finds the sweep and runs nothing; resume by id does the same
     before = snapshot(path / "trials")
@@ -84,7 +102,9 @@ def test_sweep_writes_runs_and_resumes_by_identity(tmp_path):
     for trial_id in table["trial_id"]:
         a, b = (pd.read_csv(p / "trials" / trial_id / "curve.csv") for p in (path, other))
         pd.testing.assert_frame_equal(stable(a), stable(b))
-        assert (path / "trials" / trial_id / "weights.npz").read_bytes() == (other / "trials" / trial_id / "weights.npz").read_bytes()
+        assert (path / "trials" / trial_id / "weights.npz").read_bytes() == (
+            other / "trials" / trial_id / "weights.npz"
+        ).read_bytes()
 
 
 class ThreadExecutor:
@@ -122,8 +142,13 @@ class ThreadExecutor:
 
 
 def small_space(results, **base):
-    return build_space("grid", {"base": {"model": "mlp:16", "epochs": 1, "results_dir": str(results), **base},
-                                "params": {"lr": [0.5, 0.01, 0.001]}})
+    return build_space(
+        "grid",
+        {
+            "base": {"model": "mlp:16", "epochs": 1, "results_dir": str(results), **base},
+            "params": {"lr": [0.5, 0.01, 0.001]},
+        },
+    )
 
 
 def test_a_crashing_trial_is_recorded_and_retried_on_request(tmp_path, monkeypatch):
@@ -164,8 +189,22 @@ def test_interrupt_keeps_finished_trials_and_marks_the_rest(tmp_path):
 
 
 def start_sweep(results: Path, *args) -> subprocess.Popen:
-    command = [sys.executable, "-m", "nnctl", "sweep", "grid", "--results-dir", str(results), "--model", "mlp:256,256",
-               "--epochs", "25", "-p", "lr=0.003,0.002,0.001,0.0005,0.0002,0.0001", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "nnctl",
+        "sweep",
+        "grid",
+        "--results-dir",
+        str(results),
+        "--model",
+        "mlp:256,256",
+        "--epochs",
+        "25",
+        "-p",
+        "lr=0.003,0.002,0.001,0.0005,0.0002,0.0001",
+        *args,
+    ]
     return subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -229,9 +268,20 @@ def test_dask_missing_is_one_line(tmp_path, monkeypatch):
 
 def test_dask_cluster_gives_the_same_results(tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        sweep(tmp_path / "dask", *SMALL, "--repeats", "2", "--executor", "dask", "--scheduler", cluster.scheduler_address, "-q")
+    with distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        sweep(
+            tmp_path / "dask",
+            *SMALL,
+            "--repeats",
+            "2",
+            "--executor",
+            "dask",
+            "--scheduler",
+            cluster.scheduler_address,
+            "-q",
+        )
     sweep(tmp_path / "local", *SMALL, "--repeats", "2", "-w", "2", "-q")
     dask_path, local_path = only_sweep(tmp_path / "dask"), only_sweep(tmp_path / "local")
     assert dask_path.name == local_path.name

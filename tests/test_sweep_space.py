@@ -8,8 +8,17 @@ from typer.testing import CliRunner
 
 from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError
-from nnctl.search import build_space, canonical_spec, expand, merge_specs, parse_distribution, parse_param
-from nnctl.search import read_spec_file, split_values, sweep_id
+from nnctl.search import (
+    build_space,
+    canonical_spec,
+    expand,
+    merge_specs,
+    parse_distribution,
+    parse_param,
+    read_spec_file,
+    split_values,
+    sweep_id,
+)
 from nnctl.search.space import sampling_note
 from nnctl.training import RunConfig
 
@@ -32,7 +41,11 @@ def test_grid_counts_contents_and_order():
     trials = expand(s)
     assert len(trials) == 9
     assert [(t.params["lr"], t.params["init"]) for t in trials[:4]] == [
-        (0.1, "zeros"), (0.1, "glorot_normal"), (0.1, "he_normal"), (0.01, "zeros")]  # first axis slowest
+        (0.1, "zeros"),
+        (0.1, "glorot_normal"),
+        (0.1, "he_normal"),
+        (0.01, "zeros"),
+    ]  # first axis slowest
     for t in trials:
         cfg = RunConfig.from_dict(t.config)  # every trial is a complete, valid run configuration
         assert (cfg.lr, cfg.init, cfg.model, cfg.epochs) == (t.params["lr"], t.params["init"], "mlp:16", 2)
@@ -42,8 +55,12 @@ def test_grid_counts_contents_and_order():
 
 def test_trial_identity_is_the_config_not_the_position():
     a = expand(space(params=flags("lr=0.1,0.01", "init=zeros,he_normal")))
-    b = expand(space(params=flags("init=he_normal,zeros", "lr=0.01,0.1"),
-                     base={"model": "mlp:16", "epochs": 2, "results_dir": "elsewhere"}))
+    b = expand(
+        space(
+            params=flags("init=he_normal,zeros", "lr=0.01,0.1"),
+            base={"model": "mlp:16", "epochs": 2, "results_dir": "elsewhere"},
+        )
+    )
     assert {t.trial_id: t.params for t in a} == {t.trial_id: t.params for t in b}
     assert [t.trial_id for t in a] != [t.trial_id for t in b]  # other order, same identities
 
@@ -58,14 +75,17 @@ def test_value_separators_and_model_strings():
     assert split_values(" a , b ,") == ["a", "b"]
 
 
-@pytest.mark.parametrize("param, message", [
-    ("lrr=0.1", "did you mean 'lr'"),
-    ("name=a,b", "cannot be a sweep axis"),
-    ("lr=0.1,0.1", "more than once"),
-    ("lr=-1", "lr=-1.0 is out of range"),
-    ("epochs=two", "expected an integer"),
-    ("lr=loguniform:1e-4:1e-1", "continuous"),
-])
+@pytest.mark.parametrize(
+    "param, message",
+    [
+        ("lrr=0.1", "did you mean 'lr'"),
+        ("name=a,b", "cannot be a sweep axis"),
+        ("lr=0.1,0.1", "more than once"),
+        ("lr=-1", "lr=-1.0 is out of range"),
+        ("epochs=two", "expected an integer"),
+        ("lr=loguniform:1e-4:1e-1", "continuous"),
+    ],
+)
 def test_bad_axes_say_what_is_wrong(param, message):
     with pytest.raises(ConfigError, match=message):
         space(params=flags(param))
@@ -77,7 +97,9 @@ def test_bad_axes_say_what_is_wrong(param, message):
 
 
 def test_random_is_deterministic_and_seeded():
-    params = flags("lr=loguniform:1e-4:1e-1", "dropout=uniform:0:0.5", "batch_size=int:16:64", "init=he_normal,glorot_normal")
+    params = flags(
+        "lr=loguniform:1e-4:1e-1", "dropout=uniform:0:0.5", "batch_size=int:16:64", "init=he_normal,glorot_normal"
+    )
     a = expand(space("random", params, trials=12))
     assert [t.params for t in a] == [t.params for t in expand(space("random", params, trials=12))]
     assert [t.params for t in a] != [t.params for t in expand(space("random", params, trials=12, sweep_seed=1))]
@@ -125,7 +147,9 @@ def test_zip_walks_axes_together():
     s = space(params=flags("lr=0.1,0.2,0.4", "batch_size=32,64,128", "init=zeros,he_normal"), zip=["lr,batch_size"])
     pairs = {(t.params["lr"], t.params["batch_size"]) for t in expand(s)}
     assert pairs == {(0.1, 32), (0.2, 64), (0.4, 128)} and len(expand(s)) == 6
-    random = expand(space("random", flags("lr=0.1,0.2,0.4", "batch_size=32,64,128"), zip=[["lr", "batch_size"]], trials=3))
+    random = expand(
+        space("random", flags("lr=0.1,0.2,0.4", "batch_size=32,64,128"), zip=[["lr", "batch_size"]], trials=3)
+    )
     assert {(t.params["lr"], t.params["batch_size"]) for t in random} <= pairs
     with pytest.raises(ConfigError, match="equal lengths: lr has 3, batch_size has 2"):
         space(params=flags("lr=0.1,0.2,0.4", "batch_size=32,64"), zip=["lr,batch_size"])
@@ -153,7 +177,11 @@ def test_sweep_id_is_deterministic():
     assert sweep_id(a) == sweep_id(space(params=flags("lr=0.1,0.01"), name="my sweep"))
     assert sweep_id(a).startswith("my-sweep-")
     # an explicit default is the same sweep; another results directory too; another value is not
-    same = space(params=flags("lr=0.1,0.01"), name="my sweep", base={"model": "mlp:16", "epochs": 2, "seed": 0, "results_dir": "x"})
+    same = space(
+        params=flags("lr=0.1,0.01"),
+        name="my sweep",
+        base={"model": "mlp:16", "epochs": 2, "seed": 0, "results_dir": "x"},
+    )
     assert sweep_id(same) == sweep_id(a)
     assert sweep_id(space(params=flags("lr=0.1,0.02"), name="my sweep")) != sweep_id(a)
     assert sweep_id(space("random", flags("lr=0.1,0.01"), trials=2)).startswith("sweep-")
@@ -168,29 +196,60 @@ def test_toml_spec_equals_the_same_flags(tmp_path):
         'init = "zeros,he_normal"\n'
     )
     from_file = build_space("grid", merge_specs(read_spec_file(spec), {}))
-    from_flags = build_space("grid", {
-        "name": "s", "repeats": "2", "zip": ["lr,batch_size"], "base": {"model": "mlp:16", "epochs": "2"},
-        "params": flags("lr=0.1,0.01", "batch_size=32,64", "model=mlp:16;mlp:32,16", "init=zeros,he_normal"),
-    })
+    from_flags = build_space(
+        "grid",
+        {
+            "name": "s",
+            "repeats": "2",
+            "zip": ["lr,batch_size"],
+            "base": {"model": "mlp:16", "epochs": "2"},
+            "params": flags("lr=0.1,0.01", "batch_size=32,64", "model=mlp:16;mlp:32,16", "init=zeros,he_normal"),
+        },
+    )
     assert canonical_spec(from_file) == canonical_spec(from_flags)
     assert sweep_id(from_file) == sweep_id(from_flags)
     assert [(t.trial_id, t.config) for t in expand(from_file)] == [(t.trial_id, t.config) for t in expand(from_flags)]
     # flags override the file: base key by key, an axis as a whole
-    merged = build_space("grid", merge_specs(read_spec_file(spec), {"base": {"epochs": 3}, "params": flags("lr=0.5,0.05")}))
+    merged = build_space(
+        "grid", merge_specs(read_spec_file(spec), {"base": {"epochs": 3}, "params": flags("lr=0.5,0.05")})
+    )
     assert merged.base["epochs"] == 3 and merged.params["lr"] == [0.5, 0.05] and merged.base["model"] == "mlp:16"
 
     runner = CliRunner()
     by_file = runner.invoke(app, ["sweep", "grid", str(spec), "--dry-run"])
-    by_flags = runner.invoke(app, ["sweep", "grid", "--dry-run", "--name", "s", "--repeats", "2", "--zip", "lr,batch_size",
-                                   "--model", "mlp:16", "--epochs", "2", "-p", "lr=0.1,0.01", "-p", "batch_size=32,64",
-                                   "-p", "model=mlp:16;mlp:32,16", "-p", "init=zeros,he_normal"])
+    by_flags = runner.invoke(
+        app,
+        [
+            "sweep",
+            "grid",
+            "--dry-run",
+            "--name",
+            "s",
+            "--repeats",
+            "2",
+            "--zip",
+            "lr,batch_size",
+            "--model",
+            "mlp:16",
+            "--epochs",
+            "2",
+            "-p",
+            "lr=0.1,0.01",
+            "-p",
+            "batch_size=32,64",
+            "-p",
+            "model=mlp:16;mlp:32,16",
+            "-p",
+            "init=zeros,he_normal",
+        ],
+    )
     assert by_file.exit_code == 0, by_file.output
     assert by_file.output == by_flags.output and "= 16 trials" in by_file.output
 
 
 def test_spec_file_errors(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('repeat = 2\n[params]\nlr = [0.1]\n')
+    bad.write_text("repeat = 2\n[params]\nlr = [0.1]\n")
     with pytest.raises(ConfigError, match="unknown key 'repeat'.*did you mean 'repeats'"):
         read_spec_file(bad)
     result = CliRunner().invoke(app, ["sweep", "grid", str(tmp_path / "missing.toml")])
@@ -206,7 +265,9 @@ def test_example_specs_expand(name, kind):
 
 
 def test_zipped_axes_may_repeat_values_but_not_combinations():
-    space = build_space("grid", {"params": {"l2": [0.0, 0.01, 0.0], "dropout": [0.0, 0.0, 0.5]}, "zip": [["l2", "dropout"]]})
+    space = build_space(
+        "grid", {"params": {"l2": [0.0, 0.01, 0.0], "dropout": [0.0, 0.0, 0.5]}, "zip": [["l2", "dropout"]]}
+    )
     assert [(t.params["l2"], t.params["dropout"]) for t in expand(space)] == [(0.0, 0.0), (0.01, 0.0), (0.0, 0.5)]
     with pytest.raises(ConfigError, match="more than once; give each combination once"):
         build_space("grid", {"params": {"l2": [0.0, 0.0], "dropout": [0.5, 0.5]}, "zip": [["l2", "dropout"]]})

@@ -46,8 +46,19 @@ def test_train_writes_all_outputs(tmp_path):
     assert str(run) in result.output
     config, curve, metrics = read(run)
     assert list(curve["epoch"]) == [0, 1, 2, 3]
-    for col in ["epoch", "step", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "reg_loss", "grad_norm",
-                "epoch_seconds", "samples_per_second"]:
+    for col in [
+        "epoch",
+        "step",
+        "lr",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "reg_loss",
+        "grad_norm",
+        "epoch_seconds",
+        "samples_per_second",
+    ]:
         assert col in curve.columns
     # epoch 0 is measured before any update: close to log(10) for 10 balanced classes
     assert abs(curve["train_loss"][0] - np.log(10)) < 0.5 * np.log(10)
@@ -95,14 +106,62 @@ def test_toml_config_with_flag_override(tmp_path):
 
 def test_every_flag_is_accepted_and_recorded(tmp_path):
     train(
-        tmp_path, "--data", "iris", "--val-split", "0.2", "--test-split", "0.2", "--no-standardize",
-        "--model", "mlp:8,8", "--activation", "tanh", "--init", "glorot_normal", "--bias-init", "constant:0.01",
-        "--dropout", "0.1", "--input-dropout", "0.05", "--batch-norm", "--dtype", "float64",
-        "--loss", "cross_entropy:label_smoothing=0.1", "--optimizer", "momentum:momentum=0.8", "--lr", "0.05",
-        "--schedule", "step_decay:step_size=2,gamma=0.5", "--clip-norm", "5", "--clip-value", "1",
-        "--l1", "1e-5", "--l2", "1e-4", "--epochs", "4", "--batch-size", "full", "--early-stopping", "10",
-        "--monitor", "val_acc", "--min-delta", "0.001", "--no-restore-best", "--seed", "3", "--name", "all flags",
-        "--task", "classification",
+        tmp_path,
+        "--data",
+        "iris",
+        "--val-split",
+        "0.2",
+        "--test-split",
+        "0.2",
+        "--no-standardize",
+        "--model",
+        "mlp:8,8",
+        "--activation",
+        "tanh",
+        "--init",
+        "glorot_normal",
+        "--bias-init",
+        "constant:0.01",
+        "--dropout",
+        "0.1",
+        "--input-dropout",
+        "0.05",
+        "--batch-norm",
+        "--dtype",
+        "float64",
+        "--loss",
+        "cross_entropy:label_smoothing=0.1",
+        "--optimizer",
+        "momentum:momentum=0.8",
+        "--lr",
+        "0.05",
+        "--schedule",
+        "step_decay:step_size=2,gamma=0.5",
+        "--clip-norm",
+        "5",
+        "--clip-value",
+        "1",
+        "--l1",
+        "1e-5",
+        "--l2",
+        "1e-4",
+        "--epochs",
+        "4",
+        "--batch-size",
+        "full",
+        "--early-stopping",
+        "10",
+        "--monitor",
+        "val_acc",
+        "--min-delta",
+        "0.001",
+        "--no-restore-best",
+        "--seed",
+        "3",
+        "--name",
+        "all flags",
+        "--task",
+        "classification",
     )
     config, curve, metrics = read(only_run(tmp_path))
     c = config["config"]
@@ -121,7 +180,9 @@ def test_every_flag_is_accepted_and_recorded(tmp_path):
 
 
 def test_stochastic_batch_size_one(tmp_path):
-    train(tmp_path, "--data", "xor:n=40", "--epochs", "1", "--model", "mlp:4", "--batch-size", "1", "--val-split", "0.1")
+    train(
+        tmp_path, "--data", "xor:n=40", "--epochs", "1", "--model", "mlp:4", "--batch-size", "1", "--val-split", "0.1"
+    )
     curve = read(only_run(tmp_path))[1]
     n_train = json.loads((only_run(tmp_path) / "config.json").read_text())["data"]["n_train"]
     assert curve["step"].iloc[-1] == n_train
@@ -129,8 +190,21 @@ def test_stochastic_batch_size_one(tmp_path):
 
 def test_early_stopping_restores_best(tmp_path):
     # a high learning rate on a small model overfits fast; patience 2 stops the run
-    train(tmp_path, "--data", "digits", "--model", "mlp:64", "--lr", "0.01", "--epochs", "60",
-          "--early-stopping", "2", "--monitor", "val_loss")
+    train(
+        tmp_path,
+        "--data",
+        "digits",
+        "--model",
+        "mlp:64",
+        "--lr",
+        "0.01",
+        "--epochs",
+        "60",
+        "--early-stopping",
+        "2",
+        "--monitor",
+        "val_loss",
+    )
     run = only_run(tmp_path)
     _, curve, metrics = read(run)
     assert metrics["status"] == "early_stopped"
@@ -143,8 +217,7 @@ def test_early_stopping_restores_best(tmp_path):
 
 
 def test_divergence_is_reported(tmp_path):
-    result = train(tmp_path, "--optimizer", "sgd", "--lr", "1e6", "--epochs", "5", "--model", "mlp:32",
-                   expect=1)
+    result = train(tmp_path, "--optimizer", "sgd", "--lr", "1e6", "--epochs", "5", "--model", "mlp:32", expect=1)
     run = only_run(tmp_path)
     metrics = read(run)[2]
     assert metrics["status"] == "diverged"
@@ -181,8 +254,19 @@ def test_csv_npz_and_idx_sources(tmp_path):
     write_idx(mnist / "train-labels-idx1-ubyte.gz", labels[:40])
     write_idx(mnist / "t10k-images-idx3-ubyte", images[40:])
     write_idx(mnist / "t10k-labels-idx1-ubyte", labels[40:])
-    train(tmp_path / "idx", "--data", f"mnist:path={mnist}", "--epochs", "1", "--model", "mlp:8",
-          "--val-split", "0.2", "--test-split", "0.2")
+    train(
+        tmp_path / "idx",
+        "--data",
+        f"mnist:path={mnist}",
+        "--epochs",
+        "1",
+        "--model",
+        "mlp:8",
+        "--val-split",
+        "0.2",
+        "--test-split",
+        "0.2",
+    )
     assert read(only_run(tmp_path / "idx"))[0]["data"]["input_shape"] == [1, 28, 28]
 
 
@@ -197,34 +281,67 @@ def test_python_module_entry_point(tmp_path):
 def test_help_lists_every_choice():
     result = runner.invoke(app, ["train", "--help"], terminal_width=400)
     assert result.exit_code == 0
-    for word in ["adamw", "nadam", "he_normal", "orthogonal", "leaky_relu", "one_cycle", "reduce_on_plateau",
-                 "huber", "spiral", "breast_cancer"]:
+    for word in [
+        "adamw",
+        "nadam",
+        "he_normal",
+        "orthogonal",
+        "leaky_relu",
+        "one_cycle",
+        "reduce_on_plateau",
+        "huber",
+        "spiral",
+        "breast_cancer",
+    ]:
         assert word in result.output, word
 
 
 def test_list_and_summary_commands():
     result = runner.invoke(app, ["list", "optimizers"], terminal_width=300)
     assert result.exit_code == 0 and "adam" in result.output and "beta1=0.9" in result.output
-    result = runner.invoke(app, ["summary", "--model", "res(dense:32,relu,dense:32)x2", "--data", "iris"], terminal_width=200)
+    result = runner.invoke(
+        app, ["summary", "--model", "res(dense:32,relu,dense:32)x2", "--data", "iris"], terminal_width=200
+    )
     assert result.exit_code == 0 and "residual" in result.output and "total" in result.output
 
 
 BAD_INPUTS = [
-    (["--optimizer", "adma"], "error: unknown optimizer 'adma'; valid: adadelta, adagrad, adam, adamw, momentum, nadam, nesterov, rmsprop, sgd; did you mean 'adam'?"),
-    (["--optimizer", "adam:beta3=0.9"], "error: optimizer 'adam' has no parameter 'beta3'; valid: lr, beta1, beta2, eps, weight_decay, amsgrad; did you mean 'beta2'?"),
+    (
+        ["--optimizer", "adma"],
+        "error: unknown optimizer 'adma'; valid: adadelta, adagrad, adam, adamw, momentum, nadam, nesterov, rmsprop, sgd; did you mean 'adam'?",
+    ),
+    (
+        ["--optimizer", "adam:beta3=0.9"],
+        "error: optimizer 'adam' has no parameter 'beta3'; valid: lr, beta1, beta2, eps, weight_decay, amsgrad; did you mean 'beta2'?",
+    ),
     (["--lr", "-1"], "error: run: lr=-1.0 is out of range; allowed: 0.0 <= lr"),
     (["--dropout", "1.5"], "error: run: dropout=1.5 is out of range; allowed: 0.0 <= dropout < 1.0"),
-    (["--optimizer", "momentum:momentum=1.2"], "error: momentum: momentum=1.2 is out of range; allowed: 0 <= momentum < 1"),
-    (["--batch-size", "0"], "error: batch_size=0 is not allowed; expected a positive integer (1 = stochastic) or 'full'"),
+    (
+        ["--optimizer", "momentum:momentum=1.2"],
+        "error: momentum: momentum=1.2 is out of range; allowed: 0 <= momentum < 1",
+    ),
+    (
+        ["--batch-size", "0"],
+        "error: batch_size=0 is not allowed; expected a positive integer (1 = stochastic) or 'full'",
+    ),
     (["--data", "digitz"], "error: unknown dataset 'digitz'"),
     (["--activation", "rleu"], "error: unknown activation 'rleu'"),
     (["--model", "dense:8,,relu"], "error: model 'dense:8,,relu': expected a layer name at position 8"),
     (["--model", "conv:8x3,relu", "--data", "iris"], "error: layer 1 (conv2d"),
-    (["--data", "sine", "--loss", "cross_entropy"], "error: loss 'cross_entropy' is for classification but dataset 'sine:n=500,noise=0.1' is a regression task; use --loss mse"),
-    (["--val-split", "0.6", "--test-split", "0.5"], "error: val_split + test_split = 1.1 leaves no training data; allowed: val_split + test_split < 1"),
+    (
+        ["--data", "sine", "--loss", "cross_entropy"],
+        "error: loss 'cross_entropy' is for classification but dataset 'sine:n=500,noise=0.1' is a regression task; use --loss mse",
+    ),
+    (
+        ["--val-split", "0.6", "--test-split", "0.5"],
+        "error: val_split + test_split = 1.1 leaves no training data; allowed: val_split + test_split < 1",
+    ),
     (["--epochs", "abc"], "error: epochs='abc' is not allowed; expected an integer"),
     (["--data", "missing.csv"], "error: "),
-    (["--monitor", "val_accuracy"], "error: run: monitor=val_accuracy is not allowed; valid: val_loss, val_acc, train_loss, train_acc, val_mae; did you mean 'val_acc'?"),
+    (
+        ["--monitor", "val_accuracy"],
+        "error: run: monitor=val_accuracy is not allowed; valid: val_loss, val_acc, train_loss, train_acc, val_mae; did you mean 'val_acc'?",
+    ),
     (["--init", "xavier"], "error: unknown initializer 'xavier'"),
     (["--activation", "step"], "error: cannot train with 'step': its gradient is zero everywhere"),
 ]
@@ -240,6 +357,6 @@ def test_bad_input_gives_one_line_and_exit_code_2(tmp_path, args, expected):
     assert err.startswith(expected), err
     # nothing that looks like a finished run is left behind
     results = tmp_path / "results"
-    for run in (results.iterdir() if results.exists() else []):
+    for run in results.iterdir() if results.exists() else []:
         metrics = run / "metrics.csv"
         assert not metrics.exists() or pd.read_csv(metrics)["status"][0] != "completed"

@@ -24,8 +24,9 @@ def lookup_from(rows):
 
 
 def rows(a, b, key="acc"):
-    return ([{"setting": "a", "seed": s, key: v} for s, v in enumerate(a)]
-            + [{"setting": "b", "seed": s, key: v} for s, v in enumerate(b)])
+    return [{"setting": "a", "seed": s, key: v} for s, v in enumerate(a)] + [
+        {"setting": "b", "seed": s, key: v} for s, v in enumerate(b)
+    ]
 
 
 def test_an_effect_much_larger_than_the_noise_is_supported_with_the_paired_t_test():
@@ -47,13 +48,17 @@ def test_an_effect_within_the_seed_noise_is_inconclusive():
 
 
 def test_a_clear_effect_the_wrong_way_is_not_supported():
-    j = judge(Expectation("acc[setting=a] > acc[setting=b]"),
-              lookup_from(rows([0.5, 0.52, 0.51, 0.5], [0.9, 0.91, 0.93, 0.9])))
+    j = judge(
+        Expectation("acc[setting=a] > acc[setting=b]"),
+        lookup_from(rows([0.5, 0.52, 0.51, 0.5], [0.9, 0.91, 0.93, 0.9])),
+    )
     assert j.verdict == NOT_SUPPORTED
 
 
 def test_one_seed_is_inconclusive_and_identical_seeds_are_exact():
-    assert judge(Expectation("acc[setting=a] > acc[setting=b]"), lookup_from(rows([0.9], [0.1]))).verdict == INCONCLUSIVE
+    assert (
+        judge(Expectation("acc[setting=a] > acc[setting=b]"), lookup_from(rows([0.9], [0.1]))).verdict == INCONCLUSIVE
+    )
     exact = judge(Expectation("acc[setting=a] > acc[setting=b]"), lookup_from(rows([0.9, 0.9], [0.1, 0.1])))
     assert exact.verdict == SUPPORTED and exact.comparisons[0].test.startswith("exact")
 

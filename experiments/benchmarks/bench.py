@@ -72,7 +72,9 @@ def nnctl_runner(model: str, optimizer: str, X: np.ndarray, y: np.ndarray, batch
     """nnctl's fit-loop step on (X, y). Components come from ``prepare`` on a small slice of the
     data (so the dataset is not copied by the split), then train on all of it."""
     small = Dataset(X[: 4 * batch], y[: 4 * batch], "classification", "bench", classes=[str(c) for c in range(10)])
-    cfg = RunConfig(model=model, optimizer=optimizer, batch_size=batch, val_split=0.0, test_split=0.0, standardize=False)
+    cfg = RunConfig(
+        model=model, optimizer=optimizer, batch_size=batch, val_split=0.0, test_split=0.0, standardize=False
+    )
     run = prepare(cfg, dataset=small)
     run.splits = replace(run.splits, X_train=X, y_train=y)
     return _stepper(run, batch, seed), run
@@ -239,8 +241,11 @@ def _fmt(x, spec="{:,.0f}") -> str:
 
 
 def report(args, rows, gemm, peaks, e2e, memory) -> None:
-    print("\n## Training throughput (samples/s, median of %d repeats)\n" % args.repeats)
-    print("| case | opt | batch | thr | nnctl | PyTorch (best variant) | nnctl/PyTorch | sklearn | nnctl/sklearn | target |")
+    print(f"\n## Training throughput (samples/s, median of {args.repeats} repeats)\n")
+    print(
+        "| case | opt | batch | thr | nnctl | PyTorch (best variant) | nnctl/PyTorch | sklearn | nnctl/sklearn "
+        "| target |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         t_ratio = r["nnctl"] / r["torch"] if r["torch"] else None
@@ -273,13 +278,18 @@ def report(args, rows, gemm, peaks, e2e, memory) -> None:
     budget_report(rows, gemm)
     print("\n## Default `nnctl train` (digits, mlp:128,64, adam, batch 32), end to end\n")
     for threads, r in e2e.items():
-        print(f"- {threads} thread(s): wall {r['wall_s']:.2f} s (process start to exit), {r['samples_per_s']:,.0f} samples/s")
+        print(
+            f"- {threads} thread(s): wall {r['wall_s']:.2f} s (process start to exit), "
+            f"{r['samples_per_s']:,.0f} samples/s"
+        )
     mb = 1 / 2**20
     need = memory["dataset"] + memory["model"]
     print("\n## Peak memory of the MLP benchmark (SGD+momentum, batch 128, subprocess)\n")
-    print(f"- dataset {memory['dataset'] * mb:.1f} MiB + model (params, grads, momentum) {memory['model'] * mb:.1f} MiB "
+    print(f"- dataset {memory['dataset'] * mb:.1f} MiB + model (params, grads, momentum) "
+          f"{memory['model'] * mb:.1f} MiB "
           f"= {need * mb:.1f} MiB")  # fmt: skip
-    print(f"- traced peak (NumPy allocations, tracemalloc) {memory['peak'] * mb:.1f} MiB = {memory['peak'] / need:.2f}× "
+    print(f"- traced peak (NumPy allocations, tracemalloc) {memory['peak'] * mb:.1f} MiB = "
+          f"{memory['peak'] / need:.2f}× "
           f"dataset + model")  # fmt: skip
     grown = memory["rss"] - memory["base_rss"]
     print(f"- peak RSS {memory['rss'] * mb:.1f} MiB, of which {grown * mb:.1f} MiB ({grown / need:.2f}× dataset + "

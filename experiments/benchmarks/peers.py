@@ -95,7 +95,9 @@ def sklearn_runner(widths: tuple[int, ...], optimizer: str, X: np.ndarray, y: np
         kwargs = dict(solver="adam", learning_rate_init=1e-3)
     else:
         kwargs = dict(solver="sgd", learning_rate_init=0.01, momentum=0.9, nesterovs_momentum=False)
-    clf = MLPClassifier(hidden_layer_sizes=widths, batch_size=batch, alpha=0.0, shuffle=True, random_state=seed, **kwargs)
+    clf = MLPClassifier(
+        hidden_layer_sizes=widths, batch_size=batch, alpha=0.0, shuffle=True, random_state=seed, **kwargs
+    )
     classes = np.unique(y)
     order = np.random.default_rng(seed).permutation(len(X))
     n_batches = len(X) // batch

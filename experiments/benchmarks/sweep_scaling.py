@@ -21,11 +21,17 @@ from nnctl.search.executors import available_cores
 
 def timed_sweep(workers: int, epochs: int, model: str) -> tuple[float, str]:
     with tempfile.TemporaryDirectory(prefix="nnctl-bench-") as results:
-        space = build_space("grid", {
-            "name": f"scaling-{workers}",
-            "base": {"data": "digits", "model": model, "epochs": epochs, "results_dir": results},
-            "params": {"lr": [0.03, 0.01, 0.003, 0.001], "init": ["glorot_normal", "glorot_uniform", "he_normal", "he_uniform"]},
-        })
+        space = build_space(
+            "grid",
+            {
+                "name": f"scaling-{workers}",
+                "base": {"data": "digits", "model": model, "epochs": epochs, "results_dir": results},
+                "params": {
+                    "lr": [0.03, 0.01, 0.003, 0.001],
+                    "init": ["glorot_normal", "glorot_uniform", "he_normal", "he_uniform"],
+                },
+            },
+        )
         executor = LocalExecutor(workers)
         start = time.perf_counter()
         state = run_sweep(space, executor)

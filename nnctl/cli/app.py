@@ -48,7 +48,8 @@ def _os_error(exc: OSError) -> str:
 def _internal(exc: BaseException, debug: bool = False) -> str:
     detail = one_line(exc)
     return (
-        f"internal error: {type(exc).__name__}" + (f": {detail}" if detail else "")
+        f"internal error: {type(exc).__name__}"
+        + (f": {detail}" if detail else "")
         + (" (this is a bug in nnctl)" if debug else " (this is a bug in nnctl; rerun with --debug for the traceback)")
     )
 
@@ -56,7 +57,11 @@ def _internal(exc: BaseException, debug: bool = False) -> str:
 def _received(exc: Exception, args: list[str]) -> str:
     """``; got 'VALUE'`` for a bad option value whose message does not show it."""
     param = getattr(exc, "param", None)
-    opts = [o for o in (getattr(param, "opts", None) or []) + (getattr(param, "secondary_opts", None) or []) if o.startswith("-")]
+    opts = [
+        o
+        for o in (getattr(param, "opts", None) or []) + (getattr(param, "secondary_opts", None) or [])
+        if o.startswith("-")
+    ]
     if not isinstance(exc, _click_errors.BadParameter) or not opts:
         return ""
     value = None
@@ -88,9 +93,7 @@ class NnctlGroup(TyperGroup):
             return _fail(message, code)
 
         try:
-            rv = super().main(
-                args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
-            )
+            rv = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra)
         except NnctlError as exc:
             raise fail(one_line(exc), exc.exit_code) from None
         except _click_errors.UsageError as exc:
@@ -125,8 +128,11 @@ app = typer.Typer(
 
 @app.callback()
 def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error (also NNCTL_DEBUG=1); "
-                               "may be given anywhere on the command line."),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the traceback of an error (also NNCTL_DEBUG=1); may be given anywhere on the command line.",
+    ),
 ) -> None:
     """Train neural networks from flags and study how they train."""
 

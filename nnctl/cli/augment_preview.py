@@ -16,7 +16,9 @@ from . import render
 
 
 def augment_preview_command(
-    augment: str = typer.Option(..., "--augment", help="Augmentation spec, e.g. shift:2,rotate:15,elastic:alpha=8,sigma=3."),
+    augment: str = typer.Option(
+        ..., "--augment", help="Augmentation spec, e.g. shift:2,rotate:15,elastic:alpha=8,sigma=3."
+    ),
     data: str = typer.Option("digits", "--data", help="An image dataset (digits, mnist:path=DIR, ...)."),
     out: Path = typer.Option(Path("augment_preview.png"), "--out", help="Picture to write (.png or .svg)."),
     force: bool = typer.Option(False, "--force", help="Replace --out even if it is not a file nnctl wrote."),
@@ -32,13 +34,18 @@ def augment_preview_command(
     pipeline = parse_augmentations(augment)
     pipeline.check(dataset.input_shape)
     if pipeline.mixes_labels:
-        raise ConfigError("augment-preview shows input transformations; mixup mixes pairs of samples — preview it without mixup")
+        raise ConfigError(
+            "augment-preview shows input transformations; mixup mixes pairs of samples — preview it without mixup"
+        )
     rng = np.random.default_rng(seed)
     picks = rng.choice(len(dataset.X), size=min(samples, len(dataset.X)), replace=False)
     original = dataset.X[picks]
     versions = [pipeline(original, rng) for _ in range(draws)]
     classes = dataset.classes or []
-    labels = [str(classes[int(c)]) if int(c) < len(classes) else str(c) for c in dataset.y[picks]] \
-        if dataset.task == "classification" else None
+    labels = (
+        [str(classes[int(c)]) if int(c) < len(classes) else str(c) for c in dataset.y[picks]]
+        if dataset.task == "classification"
+        else None
+    )
     plot_augment_grid(original, versions, out, title=f"{data}: {pipeline.spec()}", row_labels=labels)
     render.console().print(f"wrote {out}")

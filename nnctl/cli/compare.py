@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -12,25 +12,40 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from ..core.errors import ConfigError
-from ..results import compare
-from ..results import plots
+from ..results import compare, plots
 from ..results.outputs import check_output
 from . import render
 
 
 def compare_command(
-    runs: List[str] = typer.Argument(..., help="Run ids, run directories, sweep ids or directories (all their trials), or globs."),
+    runs: list[str] = typer.Argument(
+        ..., help="Run ids, run directories, sweep ids or directories (all their trials), or globs."
+    ),
     results_dir: str = typer.Option("results", "--results-dir", help="Where ids are looked up."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Curve metric for best/final/plot. [default: val_acc, or val_loss for regression]"),
-    target: Optional[str] = typer.Option(None, "--target", help="Add epochs needed to reach METRIC=VALUE, e.g. val_acc=0.95."),
-    sort: Optional[str] = typer.Option(None, "--sort", help="Sort by this column, best first. [default: best_<metric>]"),
+    metric: Optional[str] = typer.Option(
+        None, "--metric", help="Curve metric for best/final/plot. [default: val_acc, or val_loss for regression]"
+    ),
+    target: Optional[str] = typer.Option(
+        None, "--target", help="Add epochs needed to reach METRIC=VALUE, e.g. val_acc=0.95."
+    ),
+    sort: Optional[str] = typer.Option(
+        None, "--sort", help="Sort by this column, best first. [default: best_<metric>]"
+    ),
     top: Optional[int] = typer.Option(None, "--top", help="Show only the first K rows after sorting."),
-    group_by: Optional[str] = typer.Option(None, "--group-by", help="Aggregate into mean ± std per value of KEY[,KEY]; 'seed' groups runs that differ only by seed."),
+    group_by: Optional[str] = typer.Option(
+        None,
+        "--group-by",
+        help="Aggregate into mean ± std per value of KEY[,KEY]; 'seed' groups runs that differ only by seed.",
+    ),
     csv: Optional[Path] = typer.Option(None, "--csv", help="Also write the table (raw numbers) to this CSV file."),
     markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown instead of a rich table."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Draw the runs' curves of --metric in this picture (.png or .svg)."),
+    plot: Optional[Path] = typer.Option(
+        None, "--plot", help="Draw the runs' curves of --metric in this picture (.png or .svg)."
+    ),
     log: bool = typer.Option(False, "--log", help="Log-scale y axis in --plot."),
-    ylim: Optional[str] = typer.Option(None, "--ylim", metavar="LOW:HIGH", help="y-axis limits in --plot, e.g. 0:1 or :0.5."),
+    ylim: Optional[str] = typer.Option(
+        None, "--ylim", metavar="LOW:HIGH", help="y-axis limits in --plot, e.g. 0:1 or :0.5."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace --csv/--plot files even if nnctl did not write them."),
 ) -> None:
     """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""

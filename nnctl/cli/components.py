@@ -10,8 +10,8 @@ from . import render
 
 
 def registries() -> dict[str, object]:
-    from ..core.layers import ACTIVATIONS, Activation
     from ..core.initializers import INITIALIZERS
+    from ..core.layers import ACTIVATIONS, Activation
     from ..core.layers.base import LAYERS
     from ..core.losses import LOSSES
     from ..core.optimizers import OPTIMIZERS
@@ -34,7 +34,11 @@ def registries() -> dict[str, object]:
 
 
 def list_command(
-    kind: str = typer.Argument(None, help="Only this kind: " + "datasets, layers, activations, initializers, losses, optimizers, schedules, regularizers, augmentations."),
+    kind: str = typer.Argument(
+        None,
+        help="Only this kind: "
+        + "datasets, layers, activations, initializers, losses, optimizers, schedules, regularizers, augmentations.",
+    ),
 ) -> None:
     """List registered components (use their names in spec strings: name:key=value,...)."""
     regs = registries()
@@ -57,5 +61,3 @@ def list_command(
             table.add_row(name, params, row["summary"])
         out.print(table)
         out.print()
-
-

@@ -25,11 +25,23 @@ class _FetchDisplay:
         self.progress = None
         self.tasks: dict[str, object] = {}
         if self.out.is_terminal and not quiet:
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                       TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
 
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                     TransferSpeedColumn(), TimeRemainingColumn(), console=self.out)
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=self.out,
+            )
 
     def __call__(self, event) -> None:
         if self.quiet:
@@ -61,8 +73,12 @@ class _FetchDisplay:
 @data_app.command("fetch", cls=NnctlCommand)
 def fetch_command(
     name: str = typer.Argument(..., help="The dataset: " + ", ".join(CATALOG) + "."),
-    mirror: Optional[str] = typer.Option(None, "--mirror", metavar="URL", help="A folder URL that serves the files, instead of the default mirrors."),
-    retries: int = typer.Option(3, "--retries", min=0, max=100, help="Extra tries per mirror after a failed transfer (each resumes it)."),
+    mirror: Optional[str] = typer.Option(
+        None, "--mirror", metavar="URL", help="A folder URL that serves the files, instead of the default mirrors."
+    ),
+    retries: int = typer.Option(
+        3, "--retries", min=0, max=100, help="Extra tries per mirror after a failed transfer (each resumes it)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the dataset's folder."),
 ) -> None:
     """Download a dataset into the cache ($NNCTL_DATA, else ~/.cache/nnctl/data), checking every file's SHA-256."""
@@ -76,14 +92,17 @@ def fetch_command(
         return
     spec = CATALOG[result.name]
     done = f"downloaded {megabytes(result.bytes_downloaded)}" if result.downloaded else "already cached"
-    out.print(f"{result.name}: {len(spec.files)} file(s), {megabytes(spec.size)}, {done}, in "
-              f"{escape(str(result.directory))}")
+    out.print(
+        f"{result.name}: {len(spec.files)} file(s), {megabytes(spec.size)}, {done}, in {escape(str(result.directory))}"
+    )
     out.print(f"use it with: nnctl train --data {result.name}")
 
 
 @data_app.command("list", cls=NnctlCommand)
 def list_command(
-    verify: bool = typer.Option(False, "--verify", help="Also check the SHA-256 of every cached file (reads them all)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Also check the SHA-256 of every cached file (reads them all)."
+    ),
 ) -> None:
     """Show each dataset nnctl knows by name: whether it is here, where, and its size."""
     table = Table(show_edge=False, box=None)
@@ -92,17 +111,19 @@ def list_command(
     styles = {"fetched": "green", "partial": "yellow", "corrupt": "red", "missing": "dim"}
     for name in CATALOG:
         st = cache_status(name, verify=verify)
-        state = {"fetched": "cached" + (", verified" if verify else ""),
-                 "partial": f"partial: {st.files_present} of {st.files_total} file(s)",
-                 "corrupt": "corrupt: fetch again",
-                 "missing": "not fetched"}[st.state]
+        state = {
+            "fetched": "cached" + (", verified" if verify else ""),
+            "partial": f"partial: {st.files_present} of {st.files_total} file(s)",
+            "corrupt": "corrupt: fetch again",
+            "missing": "not fetched",
+        }[st.state]
         size = {"fetched": megabytes(st.bytes_total), "missing": f"{megabytes(st.bytes_total)} to fetch"}.get(
-            st.state, f"{megabytes(st.bytes_present)} of {megabytes(st.bytes_total)}")
+            st.state, f"{megabytes(st.bytes_present)} of {megabytes(st.bytes_total)}"
+        )
         table.add_row(name, f"[{styles[st.state]}]{state}[/{styles[st.state]}]", size, escape(str(st.directory)))
     for name, path in bundled_files().items():
         size = megabytes(path.stat().st_size) if path.is_file() else "-"
         table.add_row(name, "bundled", size, "inside nnctl (no download)")
     out = render.console()
     out.print(table)
-    out.print(f"[dim]cache: {escape(str(data_home()))} (NNCTL_DATA moves it); "
-              "fetch with 'nnctl data fetch NAME'[/dim]")
+    out.print(f"[dim]cache: {escape(str(data_home()))} (NNCTL_DATA moves it); fetch with 'nnctl data fetch NAME'[/dim]")

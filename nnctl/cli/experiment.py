@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
-from ..core.errors import ConfigError, DataError
+from ..core.errors import DataError
 from ..experiments.runner import experiment_folder, run_experiment
 from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_experiments
 from ..results.experiments import write_report
@@ -23,7 +23,9 @@ experiment_app = typer.Typer(help="Run experiments that test claims from the lec
 
 @experiment_app.command("list", cls=NnctlCommand)
 def list_command(
-    folder: Optional[Path] = typer.Argument(None, help="A folder of experiment files. [default: ./experiments and the experiments that ship with nnctl]"),
+    folder: Optional[Path] = typer.Argument(
+        None, help="A folder of experiment files. [default: ./experiments and the experiments that ship with nnctl]"
+    ),
     details: bool = typer.Option(False, "--details", "-d", help="Also show each hypothesis and expectation."),
 ) -> None:
     """List the experiments, one line each: the name to run and the claim it tests."""
@@ -46,14 +48,18 @@ def list_command(
             table.add_row(name, text)
     render.console().print(table)
     if not details:
-        render.console().print("[dim]nnctl experiment run NAME [--fast]; --details shows hypotheses and expectations[/dim]")
+        render.console().print(
+            "[dim]nnctl experiment run NAME [--fast]; --details shows hypotheses and expectations[/dim]"
+        )
 
 
 @experiment_app.command("run", cls=NnctlCommand)
 def run_command(
     experiment: str = typer.Argument(..., help="An experiment's name (see 'nnctl experiment list') or file."),
     fast: bool = typer.Option(False, "--fast", help="The reduced version (fewer epochs and seeds)."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="Local worker processes. [default: cores]"),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", "-w", min=1, help="Local worker processes. [default: cores]"
+    ),
     executor: str = typer.Option("local", "--executor", help="local or dask."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --executor dask)."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where the experiment's folder goes."),
@@ -63,19 +69,24 @@ def run_command(
     folder = experiment_folder(results_dir, exp, fast)
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")
-    outcome = run_experiment(exp, make_executor(executor, workers=workers, scheduler=scheduler),
-                             results_dir=folder, fast=fast)
+    outcome = run_experiment(
+        exp, make_executor(executor, workers=workers, scheduler=scheduler), results_dir=folder, fast=fast
+    )
     report = write_report(folder, outcome, outcome.groups())
     styles = {"SUPPORTED": "green", "NOT SUPPORTED": "red"}
     for k, c in enumerate(outcome.judgement.comparisons, 1):
         p = "" if c.p != c.p else f", p = {c.p:.3g}"
         style = styles.get(c.verdict, "yellow")
-        out.print(f"{k}. {escape(c.text)}\n   left {render.fmt(sum(c.left) / len(c.left))}, right "
-                  f"{render.fmt(sum(c.right) / len(c.right))}: effect {c.effect:+.4g} ± {render.fmt(c.noise)} "
-                  f"(n={c.n}{p}) → [{style}]{c.verdict}[/{style}]")
+        out.print(
+            f"{k}. {escape(c.text)}\n   left {render.fmt(sum(c.left) / len(c.left))}, right "
+            f"{render.fmt(sum(c.right) / len(c.right))}: effect {c.effect:+.4g} ± {render.fmt(c.noise)} "
+            f"(n={c.n}{p}) → [{style}]{c.verdict}[/{style}]"
+        )
     tests = sorted({c.test for c in outcome.judgement.comparisons})
-    out.print(f"[dim]{outcome.seeds} seeds; ± noise: standard error of the effect; test: {escape('; '.join(tests))}; "
-              "α = 0.05, one-sided[/dim]")
+    out.print(
+        f"[dim]{outcome.seeds} seeds; ± noise: standard error of the effect; test: {escape('; '.join(tests))}; "
+        "α = 0.05, one-sided[/dim]"
+    )
     style = styles.get(outcome.verdict, "yellow")
     effect = "" if outcome.effect is None else f"  (effect {outcome.effect:+.4g})"
     out.print(f"[bold {style}]{outcome.verdict}[/bold {style}]: {escape(exp.expect.text)}{effect}")

@@ -7,8 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ..results import make_run_dir, write_csv, write_json
-from ..results import plots
+from ..results import make_run_dir, plots, write_csv, write_json
 from ..results.store import check_results_dir
 from ..training.config import RunConfig
 from ..training.lr_find import RECOMMENDED, SUGGESTIONS, find_lr, why_recommended
@@ -23,7 +22,9 @@ def lr_find_command(
     start: float = typer.Option(1e-7, "--start", help="First learning rate of the sweep."),
     end: float = typer.Option(10.0, "--end", help="Last learning rate (approached, never exceeded)."),
     iters: int = typer.Option(100, "--iters", help="Minibatch steps; lr grows by (end/start)^(1/iters) each step."),
-    repeats: int = typer.Option(1, "--repeats", help="Run the test for this many seeds (seed, seed+1, ...) and report the spread."),
+    repeats: int = typer.Option(
+        1, "--repeats", help="Run the test for this many seeds (seed, seed+1, ...) and report the spread."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the recommended rate."),
     run_flags: dict[str, Any] | None = None,
 ) -> None:
@@ -46,8 +47,18 @@ def lr_find_command(
         {
             "run_id": run_dir.name,
             "config": tests[0].config,
-            "lr_find": {"start": start, "end": end, "iters": iters, "repeats": repeats, "beta": 0.98, "stop_factor": 4.0},
-            "tests": [{"seed": t.seed, "steps": t.steps, "stop_reason": t.stop_reason, "suggestions": t.suggestions} for t in tests],
+            "lr_find": {
+                "start": start,
+                "end": end,
+                "iters": iters,
+                "repeats": repeats,
+                "beta": 0.98,
+                "stop_factor": 4.0,
+            },
+            "tests": [
+                {"seed": t.seed, "steps": t.steps, "stop_reason": t.stop_reason, "suggestions": t.suggestions}
+                for t in tests
+            ],
             "spread": stats,
             "recommended": RECOMMENDED,
             "why": why_recommended(stats),
@@ -69,8 +80,11 @@ def lr_find_command(
 
 def suggestion_table(tests, stats) -> Table:
     many = len(tests) > 1
-    table = Table(title="Suggested learning rates" + (f" over {len(tests)} seeds" if many else ""),
-                  title_justify="left", show_edge=False)
+    table = Table(
+        title="Suggested learning rates" + (f" over {len(tests)} seeds" if many else ""),
+        title_justify="left",
+        show_edge=False,
+    )
     table.add_column("suggestion")
     table.add_column("lr" if not many else "geometric mean ×/÷ factor", justify="right")
     if many:

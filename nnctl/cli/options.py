@@ -49,8 +49,14 @@ def run_options(func):
             inspect.Parameter(
                 option.name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=typer.Option(None, *_flag_names(option), metavar=option.placeholder, help=_help(option, names),
-                                     rich_help_panel=option.panel, show_default=False),
+                default=typer.Option(
+                    None,
+                    *_flag_names(option),
+                    metavar=option.placeholder,
+                    help=_help(option, names),
+                    rich_help_panel=option.panel,
+                    show_default=False,
+                ),
                 annotation=Optional[bool] if option.type is bool else Optional[str],
             )
         )
@@ -58,10 +64,16 @@ def run_options(func):
         inspect.Parameter(
             "config",
             inspect.Parameter.KEYWORD_ONLY,
-            default=typer.Option(None, "--config", help="TOML or JSON file of options (a run's config.json replays it); flags override it.", rich_help_panel="Run"),
+            default=typer.Option(
+                None,
+                "--config",
+                help="TOML or JSON file of options (a run's config.json replays it); flags override it.",
+                rich_help_panel="Run",
+            ),
             annotation=Optional[Path],
         )
     )
+
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         given = {o.name: kwargs.pop(o.name) for o in OPTIONS}

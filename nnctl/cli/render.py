@@ -102,12 +102,28 @@ def result_table(run_dir: str, result, metrics: dict[str, Any]) -> Table:
     table.add_column("key", style="bold")
     table.add_column("value")
     table.add_row("status", result.status + (f" ({result.stop_reason})" if result.stop_reason else ""))
-    table.add_row("epochs", f"{result.epochs_run} (best {result.best_epoch} by {result.monitor}"
-                  + (", restored" if result.restored_best else "") + ")")
-    table.add_row("", f"the returned model (epoch {result.best_epoch if result.restored_best else result.epochs_run}), "
-                  "evaluated in evaluation mode:")
-    for key in ("eval_train_loss", "eval_train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "test_mse",
-                "test_mae", "test_r2"):
+    table.add_row(
+        "epochs",
+        f"{result.epochs_run} (best {result.best_epoch} by {result.monitor}"
+        + (", restored" if result.restored_best else "")
+        + ")",
+    )
+    table.add_row(
+        "",
+        f"the returned model (epoch {result.best_epoch if result.restored_best else result.epochs_run}), "
+        "evaluated in evaluation mode:",
+    )
+    for key in (
+        "eval_train_loss",
+        "eval_train_acc",
+        "val_loss",
+        "val_acc",
+        "test_loss",
+        "test_acc",
+        "test_mse",
+        "test_mae",
+        "test_r2",
+    ):
         if key in metrics:
             table.add_row(key, fmt(metrics[key]))
     table.add_row("throughput", f"{result.samples_per_second:,.0f} samples/s (training steps)")

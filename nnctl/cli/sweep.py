@@ -13,8 +13,16 @@ from rich.table import Table
 from ..core.errors import ConfigError
 from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv, score_column
 from ..search import (
-    SweepCallback, build_space, check_trials, make_executor, merge_specs, parse_param, plan, read_spec_file,
-    run_sweep, space_of,
+    SweepCallback,
+    build_space,
+    check_trials,
+    make_executor,
+    merge_specs,
+    parse_param,
+    plan,
+    read_spec_file,
+    run_sweep,
+    space_of,
 )
 from ..search.space import describe, sampling_note
 from . import render
@@ -28,15 +36,67 @@ sweep_app = typer.Typer(
 )
 
 S = "Sweep"
-_SPEC = typer.Argument(None, help="TOML spec file: tables base and params; zip, repeats, trials, sweep_seed, name. Flags override it.", show_default=False)
-_PARAM = typer.Option(None, "--param", "-p", metavar="KEY=VALUES", help="Axis KEY=VALUES, e.g. lr=0.1,0.01 or init=zeros,he_normal; ';' separates values containing commas (\"model=mlp:64;mlp:128,64\"). Repeatable.", rich_help_panel=S, show_default=False)
-_ZIP = typer.Option(None, "--zip", metavar="AXES", help="Walk these axes together, e.g. lr,batch_size (equal lengths). Repeatable.", rich_help_panel=S, show_default=False)
-_REPEATS = typer.Option(None, "--repeats", metavar="K", help="Run every point with K seeds: seed, seed+1, ... (mean ± std).", rich_help_panel=S, show_default="1")
-_WORKERS = typer.Option(None, "--workers", "-w", metavar="N", help="Local worker processes.", rich_help_panel=S, show_default="number of cores")
-_EXECUTOR = typer.Option("local", "--executor", metavar="local|dask", help="local (worker processes) or dask (needs --scheduler).", rich_help_panel=S)
-_SCHEDULER = typer.Option(None, "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.", rich_help_panel=S, show_default=False)
-_RETRY = typer.Option(False, "--retry-failed", help="Rerun trials that failed (raised an error) in an earlier run.", rich_help_panel=S)
-_DRY = typer.Option(False, "--dry-run", help="Print the trials and the sweep directory; run nothing.", rich_help_panel=S)
+_SPEC = typer.Argument(
+    None,
+    help="TOML spec file: tables base and params; zip, repeats, trials, sweep_seed, name. Flags override it.",
+    show_default=False,
+)
+_PARAM = typer.Option(
+    None,
+    "--param",
+    "-p",
+    metavar="KEY=VALUES",
+    help="Axis KEY=VALUES, e.g. lr=0.1,0.01 or init=zeros,he_normal; ';' separates values containing commas "
+    '("model=mlp:64;mlp:128,64"). Repeatable.',
+    rich_help_panel=S,
+    show_default=False,
+)
+_ZIP = typer.Option(
+    None,
+    "--zip",
+    metavar="AXES",
+    help="Walk these axes together, e.g. lr,batch_size (equal lengths). Repeatable.",
+    rich_help_panel=S,
+    show_default=False,
+)
+_REPEATS = typer.Option(
+    None,
+    "--repeats",
+    metavar="K",
+    help="Run every point with K seeds: seed, seed+1, ... (mean ± std).",
+    rich_help_panel=S,
+    show_default="1",
+)
+_WORKERS = typer.Option(
+    None,
+    "--workers",
+    "-w",
+    metavar="N",
+    help="Local worker processes.",
+    rich_help_panel=S,
+    show_default="number of cores",
+)
+_EXECUTOR = typer.Option(
+    "local",
+    "--executor",
+    metavar="local|dask",
+    help="local (worker processes) or dask (needs --scheduler).",
+    rich_help_panel=S,
+)
+_SCHEDULER = typer.Option(
+    None,
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.",
+    rich_help_panel=S,
+    show_default=False,
+)
+_RETRY = typer.Option(
+    False, "--retry-failed", help="Rerun trials that failed (raised an error) in an earlier run.", rich_help_panel=S
+)
+_DRY = typer.Option(
+    False, "--dry-run", help="Print the trials and the sweep directory; run nothing.", rich_help_panel=S
+)
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the sweep directory.", rich_help_panel=S)
 _TOP = typer.Option(10, "--top", metavar="N", help="Rows of the leaderboard.", rich_help_panel=S)
 
@@ -44,10 +104,18 @@ _TOP = typer.Option(10, "--top", metavar="N", help="Rows of the leaderboard.", r
 @sweep_app.command("grid", cls=NnctlCommand)
 @run_options
 def grid_command(
-    spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
-    repeats: Optional[int] = _REPEATS, workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER, retry_failed: bool = _RETRY, dry_run: bool = _DRY,
-    quiet: bool = _QUIET, top: int = _TOP, run_flags: dict[str, Any] | None = None,
+    spec: Optional[Path] = _SPEC,
+    param: Optional[list[str]] = _PARAM,
+    zip_: Optional[list[str]] = _ZIP,
+    repeats: Optional[int] = _REPEATS,
+    workers: Optional[int] = _WORKERS,
+    executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER,
+    retry_failed: bool = _RETRY,
+    dry_run: bool = _DRY,
+    quiet: bool = _QUIET,
+    top: int = _TOP,
+    run_flags: dict[str, Any] | None = None,
 ) -> None:
     """Grid search: every combination of the --param values (times --repeats seeds)."""
     flags = _flag_spec(run_flags, param, zip_, repeats)
@@ -57,14 +125,38 @@ def grid_command(
 @sweep_app.command("random", cls=NnctlCommand)
 @run_options
 def random_command(
-    spec: Optional[Path] = _SPEC, param: Optional[list[str]] = _PARAM, zip_: Optional[list[str]] = _ZIP,
-    trials: Optional[int] = typer.Option(None, "--trials", "-n", metavar="N", help="Points to draw (a discrete space: at most all, none twice).", rich_help_panel=S, show_default=False),
-    sweep_seed: Optional[int] = typer.Option(None, "--sweep-seed", metavar="SEED", help="Seed of the draws (separate from --seed, which seeds each run).", rich_help_panel=S, show_default="0"),
-    repeats: Optional[int] = _REPEATS, workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER, retry_failed: bool = _RETRY, dry_run: bool = _DRY,
-    quiet: bool = _QUIET, top: int = _TOP, run_flags: dict[str, Any] | None = None,
+    spec: Optional[Path] = _SPEC,
+    param: Optional[list[str]] = _PARAM,
+    zip_: Optional[list[str]] = _ZIP,
+    trials: Optional[int] = typer.Option(
+        None,
+        "--trials",
+        "-n",
+        metavar="N",
+        help="Points to draw (a discrete space: at most all, none twice).",
+        rich_help_panel=S,
+        show_default=False,
+    ),
+    sweep_seed: Optional[int] = typer.Option(
+        None,
+        "--sweep-seed",
+        metavar="SEED",
+        help="Seed of the draws (separate from --seed, which seeds each run).",
+        rich_help_panel=S,
+        show_default="0",
+    ),
+    repeats: Optional[int] = _REPEATS,
+    workers: Optional[int] = _WORKERS,
+    executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER,
+    retry_failed: bool = _RETRY,
+    dry_run: bool = _DRY,
+    quiet: bool = _QUIET,
+    top: int = _TOP,
+    run_flags: dict[str, Any] | None = None,
 ) -> None:
-    """Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
+    """Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as
+    loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
     flags = _flag_spec(run_flags, param, zip_, repeats)
     flags.update(trials=trials, sweep_seed=sweep_seed)
     _sweep("random", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
@@ -74,8 +166,12 @@ def random_command(
 def resume_command(
     sweep: str = typer.Argument(..., help="Sweep directory, or sweep id inside --results-dir."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where to look for a sweep id."),
-    workers: Optional[int] = _WORKERS, executor: str = _EXECUTOR, scheduler: Optional[str] = _SCHEDULER,
-    retry_failed: bool = _RETRY, quiet: bool = _QUIET, top: int = _TOP,
+    workers: Optional[int] = _WORKERS,
+    executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER,
+    retry_failed: bool = _RETRY,
+    quiet: bool = _QUIET,
+    top: int = _TOP,
 ) -> None:
     """Continue a sweep: finished trials are kept, unfinished ones run (failed ones with --retry-failed)."""
     space = space_of(sweep, results_dir)
@@ -138,8 +234,10 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
         raise typer.Exit(130)
     failed = state.count("failed")
     if failed:
-        err.print(f"{failed} trial{'s' if failed > 1 else ''} failed (see the error column of {state.path / 'sweep.csv'}); "
-                  "rerun with --retry-failed")
+        err.print(
+            f"{failed} trial{'s' if failed > 1 else ''} failed (see the error column of {state.path / 'sweep.csv'}); "
+            "rerun with --retry-failed"
+        )
         raise typer.Exit(1)
 
 
@@ -204,18 +302,26 @@ class SweepProgress(SweepCallback):
         if self.quiet:
             return
         todo = len(state.trials) - state.skipped
-        self.out.print(f"sweep {state.sweep_id}: {describe(state.space)}"
-                       + (f"; {state.skipped} already done" if state.skipped else "")
-                       + (f"; {state.executor}" if state.executor else "")
-                       + f"; ranked by {score_column(state.monitor)[0]}")
+        self.out.print(
+            f"sweep {state.sweep_id}: {describe(state.space)}"
+            + (f"; {state.skipped} already done" if state.skipped else "")
+            + (f"; {state.executor}" if state.executor else "")
+            + f"; ranked by {score_column(state.monitor)[0]}"
+        )
         if self.out.is_terminal and todo:
             self.progress = Progress(
-                TextColumn("[bold]sweep"), BarColumn(bar_width=20), MofNCompleteColumn(), TextColumn("trials"),
-                TimeElapsedColumn(), TextColumn("{task.fields[status]}"), console=self.out,
+                TextColumn("[bold]sweep"),
+                BarColumn(bar_width=20),
+                MofNCompleteColumn(),
+                TextColumn("trials"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}"),
+                console=self.out,
             )
             self.progress.start()
-            self.task = self.progress.add_task("sweep", total=len(state.trials), completed=state.skipped,
-                                               status=self._status(state))
+            self.task = self.progress.add_task(
+                "sweep", total=len(state.trials), completed=state.skipped, status=self._status(state)
+            )
 
     def on_trial_start(self, state, trial) -> None:
         if self.progress is not None:
@@ -230,8 +336,10 @@ class SweepProgress(SweepCallback):
             params = " ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
             detail = row.get("error") or f"{column}={render.fmt(row.get(column))}"
             seconds = row.get("wall_seconds")
-            self.out.print(f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
-                           + (f"  {seconds:.1f}s" if isinstance(seconds, float) else ""))
+            self.out.print(
+                f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
+                + (f"  {seconds:.1f}s" if isinstance(seconds, float) else "")
+            )
 
     def on_sweep_end(self, state) -> None:
         if self.progress is not None:

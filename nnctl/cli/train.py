@@ -20,7 +20,13 @@ from .options import run_options
 @run_options
 def train_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the results path."),
-    overfit: Optional[int] = typer.Option(None, "--overfit-batch", metavar="N", help="Sanity check instead of a run: train on N fixed training samples without regularization until 100% training accuracy; exit 1 if not reached within --overfit-steps."),
+    overfit: Optional[int] = typer.Option(
+        None,
+        "--overfit-batch",
+        metavar="N",
+        help="Sanity check instead of a run: train on N fixed training samples without regularization until "
+        "100% training accuracy; exit 1 if not reached within --overfit-steps.",
+    ),
     overfit_steps: int = typer.Option(500, "--overfit-steps", metavar="N", help="Step limit of --overfit-batch."),
     run_flags: dict[str, Any] | None = None,
 ) -> None:

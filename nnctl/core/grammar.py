@@ -47,7 +47,7 @@ class Node:
     pos: int
     positional: list[Any] = field(default_factory=list)
     keywords: dict[str, Any] = field(default_factory=dict)
-    children: list["Node"] = field(default_factory=list)
+    children: list[Node] = field(default_factory=list)
     repeat: int = 1
 
 

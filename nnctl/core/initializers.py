@@ -47,9 +47,7 @@ class Initializer(Component):
 
     kind = "initializer"
 
-    def __call__(
-        self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator
-    ) -> np.ndarray:
+    def __call__(self, shape: tuple[int, ...], fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
 
 

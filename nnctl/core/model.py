@@ -45,7 +45,7 @@ class Model:
         input_shape: tuple[int, ...],
         rng: np.random.Generator,
         dtype: Any = np.float32,
-    ) -> "Model":
+    ) -> Model:
         """Infer shapes, allocate the parameter buffer and draw initial values from ``rng``."""
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
@@ -152,7 +152,7 @@ class Model:
         return [layer.to_config() for layer in self.layers]
 
     @classmethod
-    def from_config(cls, configs: list[dict[str, Any]]) -> "Model":
+    def from_config(cls, configs: list[dict[str, Any]]) -> Model:
         return cls([layer_from_config(c) for c in configs])
 
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -104,9 +104,7 @@ def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
     name, sep, rest = text.partition(":")
     name = name.strip()
     if not _NAME_RE.match(name):
-        raise SpecError(
-            f"invalid component name {name!r} in spec {spec!r}; names are letters, digits and '_'"
-        )
+        raise SpecError(f"invalid component name {name!r} in spec {spec!r}; names are letters, digits and '_'")
     positional: list[str] = []
     keywords: dict[str, str] = {}
     if sep:
@@ -128,9 +126,7 @@ def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
                 keywords[key] = value.strip()
             else:
                 if keywords:
-                    raise SpecError(
-                        f"positional value {item!r} after key=value parameters in spec {spec!r}"
-                    )
+                    raise SpecError(f"positional value {item!r} after key=value parameters in spec {spec!r}")
                 positional.append(item)
     return name.lower().replace("-", "_"), positional, keywords
 
@@ -204,9 +200,7 @@ def _coerce(component: str, key: str, value: Any, default: Any) -> Any:
         try:
             return float(value)
         except OverflowError:  # an integer beyond the float range
-            raise ConfigError(
-                f"{component}: {key}={shown(value)} is out of range; allowed: a finite number"
-            ) from None
+            raise ConfigError(f"{component}: {key}={shown(value)} is out of range; allowed: a finite number") from None
     if isinstance(default, str) and not isinstance(value, str):
         return format_value(value)
     return value
@@ -282,8 +276,12 @@ class Registry:
     def parse(self, spec: str) -> tuple[type[Component], dict[str, Any]]:
         """Parse a spec into (class, keyword arguments), checking every key."""
         name, positional, keywords = split_spec(spec)
-        return self.from_parts(name, [_parse_text(t) for t in positional],
-                               {k: _parse_text(t) for k, t in keywords.items()}, where=f"spec {spec!r}")
+        return self.from_parts(
+            name,
+            [_parse_text(t) for t in positional],
+            {k: _parse_text(t) for k, t in keywords.items()},
+            where=f"spec {spec!r}",
+        )
 
     def from_parts(
         self, name: str, positional: list[Any], keywords: dict[str, Any], *, where: str = ""
@@ -337,7 +335,7 @@ class Registry:
         except TypeError as exc:  # a required parameter is missing
             raise SpecError(f"{self.kind} '{cls.name}': {exc}") from None
 
-    def view(self, kind: str, accepts: Callable[[type[Component]], bool]) -> "RegistryView":
+    def view(self, kind: str, accepts: Callable[[type[Component]], bool]) -> RegistryView:
         """The components of this registry that pass ``accepts``, named ``kind`` in messages."""
         return RegistryView(self, kind, accepts)
 
@@ -425,7 +423,9 @@ def check_int(component: str, key: str, value: Any, low: int | None = None, high
     integral = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
     if isinstance(value, bool) or not integral:
         prefix = f"{component}: " if component else ""
-        bounds = f" >= {low}" if low is not None and high is None else f" from {low} to {high}" if low is not None else ""
+        bounds = (
+            f" >= {low}" if low is not None and high is None else f" from {low} to {high}" if low is not None else ""
+        )
         raise ConfigError(f"{prefix}{key}={shown(value)} is not allowed; expected an integer{bounds}")
     check_range(component, key, value, low, high)
     return int(value)
@@ -458,9 +458,7 @@ def check_range(
     lo = "" if low is None else f"{format_value(low)} {'<=' if low_inclusive else '<'} "
     hi = "" if high is None else f" {'<=' if high_inclusive else '<'} {format_value(high)}"
     extra = " (a finite number)" if number and not finite and "inf" not in lo + hi else ""
-    raise ConfigError(
-        f"{component}: {key}={shown(value)} is out of range; allowed: {lo}{key}{hi}{extra}"
-    )
+    raise ConfigError(f"{component}: {key}={shown(value)} is out of range; allowed: {lo}{key}{hi}{extra}")
 
 
 def check_choice(component: str, key: str, value: Any, choices: Iterable[str]) -> None:

@@ -66,7 +66,7 @@ class Schedule(Component):
     def on_epoch_end(self, epoch: int, metric: float | None) -> None:
         """Called after each epoch with the monitored metric (validation loss), or None."""
 
-    def for_monitor(self, mode: str) -> "Schedule":
+    def for_monitor(self, mode: str) -> Schedule:
         """This schedule for a run whose monitored metric is better when ``mode`` ("min"/"max")
         holds; only schedules that watch the metric care."""
         return self
@@ -182,8 +182,7 @@ class Cosine(Schedule):
         super().start(base_lr, steps_per_epoch, epochs)
         if self.warmup > self.epochs:
             raise ConfigError(
-                f"{self.name}: warmup={self.warmup!r} epochs is longer than the run; "
-                f"allowed: warmup <= {self.epochs}"
+                f"{self.name}: warmup={self.warmup!r} epochs is longer than the run; allowed: warmup <= {self.epochs}"
             )
         if self.min_lr > self.base_lr:
             raise ConfigError(
@@ -258,17 +257,17 @@ class OneCycle(Schedule):
 class ReduceOnPlateau(Schedule):
     """Divide the rate by 1/``factor`` when the metric stops improving (PyTorch ReduceLROnPlateau).
 
-    An epoch improves on the best metric when it is below best·(1 − threshold) (``mode=min``) or
-    above best·(1 + threshold) (``mode=max``): PyTorch's relative threshold mode. ``mode=auto``
-    (the default) follows the run's monitor: ``max`` for accuracies, ``min`` for losses (and ``min``
-when the schedule is used on its own). After more
-    than ``patience`` epochs without improvement the rate becomes max(η·factor, min_lr), and the
-    count restarts (no cooldown); as in PyTorch, a reduction smaller than ``eps`` (absolute) is
-    skipped, so the rate stops falling once it is that small. Lecture notes 004 ("Learning rate
-    schedule") describe the procedure: "decrease the learning rate by some amount, say a factor of
-    two or ten. We repeat this many times, until, say, the learning rate is a factor of 1,024 (or
-    1,000) times lower than the initial value. Then we terminate." ``stop_after_decay=1024`` does
-    that last part: it sets ``stop_requested`` once η has fallen by that factor (0 never stops).
+        An epoch improves on the best metric when it is below best·(1 − threshold) (``mode=min``) or
+        above best·(1 + threshold) (``mode=max``): PyTorch's relative threshold mode. ``mode=auto``
+        (the default) follows the run's monitor: ``max`` for accuracies, ``min`` for losses (and ``min``
+    when the schedule is used on its own). After more
+        than ``patience`` epochs without improvement the rate becomes max(η·factor, min_lr), and the
+        count restarts (no cooldown); as in PyTorch, a reduction smaller than ``eps`` (absolute) is
+        skipped, so the rate stops falling once it is that small. Lecture notes 004 ("Learning rate
+        schedule") describe the procedure: "decrease the learning rate by some amount, say a factor of
+        two or ten. We repeat this many times, until, say, the learning rate is a factor of 1,024 (or
+        1,000) times lower than the initial value. Then we terminate." ``stop_after_decay=1024`` does
+        that last part: it sets ``stop_requested`` once η has fallen by that factor (0 never stops).
     """
 
     def __init__(
@@ -297,7 +296,7 @@ when the schedule is used on its own). After more
         if stop_after_decay != 0.0:
             check_range(self.name, "stop_after_decay", stop_after_decay, 1, low_inclusive=False)
 
-    def for_monitor(self, mode: str) -> "ReduceOnPlateau":
+    def for_monitor(self, mode: str) -> ReduceOnPlateau:
         if self.mode != "auto":
             return self
         return type(self)(**{**self.get_config(), "mode": mode})

@@ -425,7 +425,9 @@ def parse_augmentations(spec: str | Pipeline | Augmentation | None) -> Pipeline:
         value = parse_value(item)
         if ":" not in item and ("=" in item or (isinstance(value, (int, float)) and not isinstance(value, bool))):
             if not groups:
-                raise SpecError(f"augmentation spec {spec!r} starts with {item!r}; name an op first, e.g. elastic:{item}")
+                raise SpecError(
+                    f"augmentation spec {spec!r} starts with {item!r}; name an op first, e.g. elastic:{item}"
+                )
             groups[-1].append(item)
         else:
             groups.append([item])

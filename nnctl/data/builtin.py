@@ -27,16 +27,39 @@ from .registry import DATASETS, DatasetSource
 
 BUNDLED = Path(__file__).with_name("bundled")
 
-_MEASURES = ("radius", "texture", "perimeter", "area", "smoothness", "compactness", "concavity",
-             "concave points", "symmetry", "fractal dimension")
+_MEASURES = (
+    "radius",
+    "texture",
+    "perimeter",
+    "area",
+    "smoothness",
+    "compactness",
+    "concavity",
+    "concave points",
+    "symmetry",
+    "fractal dimension",
+)
 FEATURE_NAMES = {
     "iris": ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"],
-    "wine": ["alcohol", "malic_acid", "ash", "alcalinity_of_ash", "magnesium", "total_phenols",
-             "flavanoids", "nonflavanoid_phenols", "proanthocyanins", "color_intensity", "hue",
-             "od280/od315_of_diluted_wines", "proline"],
+    "wine": [
+        "alcohol",
+        "malic_acid",
+        "ash",
+        "alcalinity_of_ash",
+        "magnesium",
+        "total_phenols",
+        "flavanoids",
+        "nonflavanoid_phenols",
+        "proanthocyanins",
+        "color_intensity",
+        "hue",
+        "od280/od315_of_diluted_wines",
+        "proline",
+    ],
     # ten measurements of each cell nucleus: their mean, standard error and worst (largest) value
-    "breast_cancer": [f"mean {m}" for m in _MEASURES] + [f"{m} error" for m in _MEASURES]
-                     + [f"worst {m}" for m in _MEASURES],
+    "breast_cancer": [f"mean {m}" for m in _MEASURES]
+    + [f"{m} error" for m in _MEASURES]
+    + [f"worst {m}" for m in _MEASURES],
 }
 
 
@@ -72,8 +95,14 @@ def read_bundled(name: str, *, header: bool = True) -> tuple[np.ndarray, np.ndar
 
 def _table(source: DatasetSource, file: str) -> Dataset:
     X, y, classes = read_bundled(file)
-    return Dataset(X=X.astype(np.float32), y=y, task="classification", name=source.spec(),
-                   classes=classes, feature_names=list(FEATURE_NAMES[file]))
+    return Dataset(
+        X=X.astype(np.float32),
+        y=y,
+        task="classification",
+        name=source.spec(),
+        classes=classes,
+        feature_names=list(FEATURE_NAMES[file]),
+    )
 
 
 @DATASETS.register("digits")
@@ -82,8 +111,13 @@ class Digits(DatasetSource):
 
     def load(self, rng: np.random.Generator) -> Dataset:
         X, y, classes = read_bundled("digits", header=False)
-        return Dataset(X=X.astype(np.float32).reshape(len(X), 1, 8, 8), y=y, task="classification",
-                       name=self.spec(), classes=classes)
+        return Dataset(
+            X=X.astype(np.float32).reshape(len(X), 1, 8, 8),
+            y=y,
+            task="classification",
+            name=self.spec(),
+            classes=classes,
+        )
 
 
 @DATASETS.register("iris")

@@ -54,8 +54,12 @@ class RemoteDataset:
         return sum(f.size for f in self.files)
 
 
-_IDX = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+_IDX = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 
 CATALOG: dict[str, RemoteDataset] = {
     # Sizes and SHA-256 from tensorflow/datasets, tensorflow_datasets/url_checksums/mnist.txt (the
@@ -66,14 +70,23 @@ CATALOG: dict[str, RemoteDataset] = {
     # one tensorflow-datasets uses.
     "mnist": RemoteDataset(
         name="mnist",
-        files=tuple(RemoteFile(n, s, h) for n, s, h in zip(_IDX, (9912422, 28881, 1648877, 4542), (
-            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-        ))),
-        mirrors=("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                 "https://storage.googleapis.com/cvdf-datasets/mnist/"),
+        files=tuple(
+            RemoteFile(n, s, h)
+            for n, s, h in zip(
+                _IDX,
+                (9912422, 28881, 1648877, 4542),
+                (
+                    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                ),
+            )
+        ),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
         homepage="yann.lecun.com/exdb/mnist",
     ),
     # Sizes and SHA-256 from tensorflow/datasets, tensorflow_datasets/url_checksums/fashion_mnist.txt
@@ -84,12 +97,19 @@ CATALOG: dict[str, RemoteDataset] = {
     # guarantees the bytes.
     "fashion_mnist": RemoteDataset(
         name="fashion_mnist",
-        files=tuple(RemoteFile(n, s, h) for n, s, h in zip(_IDX, (26421880, 29515, 4422102, 5148), (
-            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-        ))),
+        files=tuple(
+            RemoteFile(n, s, h)
+            for n, s, h in zip(
+                _IDX,
+                (26421880, 29515, 4422102, 5148),
+                (
+                    "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                    "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                    "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                    "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                ),
+            )
+        ),
         mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
         homepage="github.com/zalandoresearch/fashion-mnist",
     ),
@@ -98,8 +118,11 @@ CATALOG: dict[str, RemoteDataset] = {
     # the "python version" is pickled, and nnctl never unpickles a download.
     "cifar10": RemoteDataset(
         name="cifar10",
-        files=(RemoteFile("cifar-10-binary.tar.gz", 170052171,
-                          "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),),
+        files=(
+            RemoteFile(
+                "cifar-10-binary.tar.gz", 170052171, "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+            ),
+        ),
         mirrors=("https://www.cs.toronto.edu/~kriz/",),
         homepage="www.cs.toronto.edu/~kriz/cifar.html",
     ),
@@ -110,9 +133,7 @@ def remote(name: str) -> RemoteDataset:
     """The catalog entry ``name`` (case and ``-`` insensitive), or a ConfigError listing the names."""
     key = str(name).strip().lower().replace("-", "_")
     if key not in CATALOG:
-        raise ConfigError(
-            f"unknown dataset '{name}' to fetch; valid: {', '.join(CATALOG)}" + suggestion(key, CATALOG)
-        )
+        raise ConfigError(f"unknown dataset '{name}' to fetch; valid: {', '.join(CATALOG)}" + suggestion(key, CATALOG))
     return CATALOG[key]
 
 
@@ -194,9 +215,10 @@ def not_fetched(name: str, what: str) -> str:
     status = cache_status(name)
     where = f"'{status.directory}'"
     if status.state == "partial":
-        done = (f"the download of {name} in {where} is incomplete ({megabytes(status.bytes_present)} of "
-                f"{megabytes(status.bytes_total)}); run 'nnctl data fetch {name}' to finish it")
+        done = (
+            f"the download of {name} in {where} is incomplete ({megabytes(status.bytes_present)} of "
+            f"{megabytes(status.bytes_total)}); run 'nnctl data fetch {name}' to finish it"
+        )
     else:
-        done = (f"{name} is not downloaded into {where}; run 'nnctl data fetch {name}' "
-                f"({megabytes(status.bytes_total)})")
+        done = f"{name} is not downloaded into {where}; run 'nnctl data fetch {name}' ({megabytes(status.bytes_total)})"
     return f"{done}, or pass {name}:path=DIR for a folder holding {what}"

@@ -48,9 +48,7 @@ class Dataset:
         check_choice("dataset", "task", self.task, TASKS)
         raw = np.asarray(self.X)
         if raw.dtype.kind not in "biuf":
-            raise DataError(
-                f"{self.name}: X must be numeric (bool, integer or float), got dtype {raw.dtype}"
-            )
+            raise DataError(f"{self.name}: X must be numeric (bool, integer or float), got dtype {raw.dtype}")
         if self.source_dtype is None:
             self.source_dtype = str(raw.dtype)
         with np.errstate(over="ignore"):  # values beyond float32 are reported below, by count
@@ -65,9 +63,7 @@ class Dataset:
         if n == 0:
             raise DataError(f"{self.name}: the dataset has no samples")
         if y.shape[:1] != (n,):
-            raise DataError(
-                f"{self.name}: X has {n} samples but y has shape {y.shape}; they must have the same length"
-            )
+            raise DataError(f"{self.name}: X has {n} samples but y has shape {y.shape}; they must have the same length")
         _check_finite(self.name, "X", self.X, raw)
         if self.task == "classification":
             self.y = _check_labels(self.name, y)
@@ -91,9 +87,7 @@ class Dataset:
         if self.feature_names is not None:
             self.feature_names = [str(f) for f in self.feature_names]
             if self.X.ndim != 2 or len(self.feature_names) != self.X.shape[1]:
-                raise DataError(
-                    f"{self.name}: {len(self.feature_names)} feature names for X of shape {self.X.shape}"
-                )
+                raise DataError(f"{self.name}: {len(self.feature_names)} feature names for X of shape {self.X.shape}")
 
     def __len__(self) -> int:
         return int(self.X.shape[0])
@@ -216,9 +210,7 @@ def encode_target(name: str, values: np.ndarray, task: str | None) -> tuple[np.n
     values = np.asarray(values)
     if values.dtype.kind == "f" and not np.isfinite(values).all():
         bad = int((~np.isfinite(values)).sum())
-        raise DataError(
-            f"{name}: the target has {bad} missing (NaN) or infinite value(s); remove those rows"
-        )
+        raise DataError(f"{name}: the target has {bad} missing (NaN) or infinite value(s); remove those rows")
     if task is None:
         task = infer_task(values)
     check_choice("dataset", "task", task, TASKS)

@@ -95,8 +95,7 @@ def mirror_urls(spec: RemoteDataset, mirror: str | None) -> tuple[str, ...]:
     parsed = urllib.parse.urlsplit(mirror)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
-            f"mirror '{mirror}' is not allowed; expected an http:// or https:// URL of a folder that "
-            f"serves {names}"
+            f"mirror '{mirror}' is not allowed; expected an http:// or https:// URL of a folder that serves {names}"
         )
     base = mirror.rstrip("/")
     last = base.rsplit("/", 1)[-1]
@@ -214,8 +213,10 @@ def _body(resp, have: int, part: Path, f: RemoteFile, emit: Progress, received: 
             try:
                 out.write(chunk)
             except OSError as exc:
-                raise RunFailure(f"cannot write '{part}': {exc.strerror or exc}; free some space and "
-                                 "fetch again (the download resumes)") from None
+                raise RunFailure(
+                    f"cannot write '{part}': {exc.strerror or exc}; free some space and "
+                    "fetch again (the download resumes)"
+                ) from None
             have += len(chunk)
             received[0] += len(chunk)
             emit(FetchEvent("bytes", f.name, have, f.size))
@@ -225,8 +226,17 @@ def _body(resp, have: int, part: Path, f: RemoteFile, emit: Progress, received: 
         raise _Retry(f"the transfer stopped at {have} of {f.size} bytes")
 
 
-def _fetch_file(name: str, f: RemoteFile, mirrors: tuple[str, ...], directory: Path, *, retries: int,
-                backoff: float, timeout: float, emit: Progress) -> int:
+def _fetch_file(
+    name: str,
+    f: RemoteFile,
+    mirrors: tuple[str, ...],
+    directory: Path,
+    *,
+    retries: int,
+    backoff: float,
+    timeout: float,
+    emit: Progress,
+) -> int:
     final, part = directory / f.name, directory / (f.name + PART)
     received, failures = [0], []
     for base in mirrors:
@@ -235,8 +245,15 @@ def _fetch_file(name: str, f: RemoteFile, mirrors: tuple[str, ...], directory: P
         while attempt <= retries:
             if attempt:
                 delay = min(backoff * 2 ** (attempt - 1), MAX_DELAY)
-                emit(FetchEvent("retry", f.name, part.stat().st_size if part.exists() else 0, f.size,
-                                f"{failures[-1][1]}; try {attempt + 1} of {retries + 1} in {delay:g} s"))
+                emit(
+                    FetchEvent(
+                        "retry",
+                        f.name,
+                        part.stat().st_size if part.exists() else 0,
+                        f.size,
+                        f"{failures[-1][1]}; try {attempt + 1} of {retries + 1} in {delay:g} s",
+                    )
+                )
                 time.sleep(delay)
             attempt += 1
             resumed = part.exists() and part.stat().st_size > 0
@@ -264,11 +281,14 @@ def _fetch_file(name: str, f: RemoteFile, mirrors: tuple[str, ...], directory: P
     url, reason = failures[-1]
     tries = len(failures)
     others = f" (and {len(mirrors) - 1} other mirror(s))" if len(mirrors) > 1 else ""
-    advice = ("the mirror serves another file than the published one; pass --mirror URL of one that "
-              "serves the original" if "SHA-256" in reason
-              else f"check the connection, or pass --mirror URL of a folder that serves {f.name}")
-    raise RunFailure(f"cannot fetch {name}: {url}{others}: {reason} ({tries} "
-                     f"{'try' if tries == 1 else 'tries'}); {advice}")
+    advice = (
+        "the mirror serves another file than the published one; pass --mirror URL of one that serves the original"
+        if "SHA-256" in reason
+        else f"check the connection, or pass --mirror URL of a folder that serves {f.name}"
+    )
+    raise RunFailure(
+        f"cannot fetch {name}: {url}{others}: {reason} ({tries} {'try' if tries == 1 else 'tries'}); {advice}"
+    )
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -284,8 +304,15 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def fetch(name: str, *, mirror: str | None = None, retries: int = 3, backoff: float = 1.0,
-          timeout: float = 30.0, progress: Progress | None = None) -> FetchResult:
+def fetch(
+    name: str,
+    *,
+    mirror: str | None = None,
+    retries: int = 3,
+    backoff: float = 1.0,
+    timeout: float = 30.0,
+    progress: Progress | None = None,
+) -> FetchResult:
     """Download dataset ``name`` into its cache folder (see the module docstring); return what was done.
 
     ``mirror`` replaces the catalog's mirrors by one folder URL. ``retries`` is the number of extra
@@ -302,8 +329,7 @@ def fetch(name: str, *, mirror: str | None = None, retries: int = 3, backoff: fl
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(
-            f"cannot create the data cache '{directory}': {exc.strerror or exc}; set NNCTL_DATA to a "
-            "writable folder"
+            f"cannot create the data cache '{directory}': {exc.strerror or exc}; set NNCTL_DATA to a writable folder"
         ) from None
     result = FetchResult(spec.name, directory)
     with _locked(directory, spec.name):
@@ -315,8 +341,9 @@ def fetch(name: str, *, mirror: str | None = None, retries: int = 3, backoff: fl
                 continue
             if final.exists() or final.is_symlink():
                 final.unlink()  # a file of the wrong size or checksum must never look fetched
-            result.bytes_downloaded += _fetch_file(spec.name, f, mirrors, directory, retries=retries,
-                                                   backoff=backoff, timeout=timeout, emit=emit)
+            result.bytes_downloaded += _fetch_file(
+                spec.name, f, mirrors, directory, retries=retries, backoff=backoff, timeout=timeout, emit=emit
+            )
             result.downloaded.append(f.name)
     return result
 

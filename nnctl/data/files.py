@@ -69,8 +69,7 @@ def _pick_target(path: Path, columns: list[str], target: str | None) -> str:
     if target is not None:
         if target not in columns:
             raise DataError(
-                f"'{path}' has no column '{target}'; columns: {', '.join(columns)}"
-                + suggestion(target, columns)
+                f"'{path}' has no column '{target}'; columns: {', '.join(columns)}" + suggestion(target, columns)
             )
         return target
     for column in columns:
@@ -96,12 +95,10 @@ def _sniff_text(path: Path) -> None:
     """
     gz = path.name.lower().endswith(".gz")
     try:
-        with (gzip.open(path, "rb") if gz else path.open("rb")) as fh:
+        with gzip.open(path, "rb") if gz else path.open("rb") as fh:
             block = fh.read(SNIFF_BYTES)
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise DataError(
-            f"'{path}' is not a readable gzip file ({exc}); expected a gzipped CSV file"
-        ) from None
+        raise DataError(f"'{path}' is not a readable gzip file ({exc}); expected a gzipped CSV file") from None
     except OSError as exc:
         raise DataError(f"cannot read '{path}': {exc.strerror or exc}") from None
     nul = block.find(b"\x00")
@@ -128,19 +125,14 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        raise DataError(
-            f"'{path}' is empty; expected a header line of column names, then one row per sample"
-        ) from None
+        raise DataError(f"'{path}' is empty; expected a header line of column names, then one row per sample") from None
     except UnicodeDecodeError as exc:
         raise DataError(
-            f"'{path}' is not UTF-8 text ({exc.reason}: byte 0x{exc.object[exc.start]:02x}); "
-            "save the file as UTF-8 CSV"
+            f"'{path}' is not UTF-8 text ({exc.reason}: byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8 CSV"
         ) from None
     except pd.errors.ParserError as exc:
         detail = (one_line(exc) or type(exc).__name__).removeprefix("Error tokenizing data. C error: ")
-        raise DataError(
-            f"cannot read '{path}' as CSV: {detail}; every row needs one value per header column"
-        ) from None
+        raise DataError(f"cannot read '{path}' as CSV: {detail}; every row needs one value per header column") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read '{path}' as CSV: {one_line(exc) or type(exc).__name__}") from None
     df.columns = [str(c) for c in df.columns]
@@ -157,9 +149,7 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
     target = _pick_target(path, columns, target)
     features = [c for c in columns if c != target]
     if not features:
-        raise DataError(
-            f"'{path}' has only the target column '{target}'; at least one feature column is needed"
-        )
+        raise DataError(f"'{path}' has only the target column '{target}'; at least one feature column is needed")
 
     for column in features:
         col = df[column]
@@ -195,8 +185,9 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
     values = col.to_numpy() if pd.api.types.is_numeric_dtype(col) else col.astype(str).to_numpy(dtype=str)
     y, task, classes = encode_target(f"'{path}' (target '{target}')", values, task)
     source_dtype = str(np.result_type(*df[features].dtypes))  # e.g. int64 for integer columns
-    return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, feature_names=features,
-                   source_dtype=source_dtype)
+    return Dataset(
+        X=X, y=y, task=task, name=str(path), classes=classes, feature_names=features, source_dtype=source_dtype
+    )
 
 
 def _array(archive, path: Path, key: str) -> np.ndarray:
@@ -235,9 +226,7 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"cannot read '{path}' as an .npz archive: {exc}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataError(
-            f"'{path}' holds a single array, not an .npz archive; save with np.savez(path, X=..., y=...)"
-        )
+        raise DataError(f"'{path}' holds a single array, not an .npz archive; save with np.savez(path, X=..., y=...)")
     with archive:
         missing = [k for k in ("X", key) if k not in archive.files]
         if missing:
@@ -254,8 +243,10 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     if y.dtype.kind not in "biufUS":
         raise DataError(f"'{path}': {key} must be numbers or strings, got dtype {y.dtype}")
     if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
-        raise DataError(f"'{path}': X has shape {X.shape} and {key} has shape {y.shape}; "
-                        "they must have the same number of samples (first axis)")
+        raise DataError(
+            f"'{path}': X has shape {X.shape} and {key} has shape {y.shape}; "
+            "they must have the same number of samples (first axis)"
+        )
     if X.dtype.kind == "f":
         bad = ~np.isfinite(X.reshape(len(X), -1))
         if bad.any():

@@ -51,9 +51,7 @@ class _Source:
             return self.fh.read(n)
         except (OSError, EOFError, zlib.error) as exc:
             if self.gz:
-                raise DataError(
-                    f"'{self.path}' is not a readable gzip file ({exc}); download it again"
-                ) from None
+                raise DataError(f"'{self.path}' is not a readable gzip file ({exc}); download it again") from None
             raise DataError(f"cannot read IDX file '{self.path}': {exc}") from None
 
     def count_rest(self, done: int) -> int:
@@ -138,8 +136,7 @@ def write_idx(path: str | Path, array: np.ndarray) -> None:
 # --- MNIST-style datasets ---------------------------------------------------------------------------
 
 #: The four files of an MNIST-style dataset, in the order (train images, train labels, test ...).
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 def _find(directory: Path, base: str) -> Path | None:
@@ -193,9 +190,7 @@ class _IdxImages(DatasetSource):
                     f"expected (N, H, W) images and N labels (files '{files[0]}' and '{files[1]}')"
                 )
         if train_x.shape[1:] != test_x.shape[1:]:
-            raise DataError(
-                f"{self.name}: train images are {train_x.shape[1:]} but t10k images {test_x.shape[1:]}"
-            )
+            raise DataError(f"{self.name}: train images are {train_x.shape[1:]} but t10k images {test_x.shape[1:]}")
         X = np.concatenate([train_x, test_x])[:, None].astype(np.float32)
         if train_x.dtype == np.uint8:
             X /= 255.0
@@ -229,5 +224,15 @@ class FashionMnist(_IdxImages):
     Same layout and treatment as ``mnist``: (70000, 1, 28, 28) in [0, 1], ten classes.
     """
 
-    class_names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    class_names = (
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    )

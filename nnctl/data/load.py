@@ -32,9 +32,7 @@ def is_file_spec(spec: str) -> bool:
         return False
 
 
-def load_dataset(
-    spec: str, *, seed: int = 0, target: str | None = None, task: str | None = None
-) -> Dataset:
+def load_dataset(spec: str, *, seed: int = 0, target: str | None = None, task: str | None = None) -> Dataset:
     """Load a dataset from a registry spec (``digits``, ``spiral:classes=5,n=600``) or a file path.
 
     ``seed`` fixes synthetic data (a generator ``np.random.default_rng(seed)`` is passed to the

@@ -41,7 +41,7 @@ class Standardizer:
     per: str = "feature"  # "feature" for (N, F) data, "channel" for (N, C, ...) data
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> "Standardizer":
+    def fit(cls, X: np.ndarray) -> Standardizer:
         """Statistics of ``X`` (accumulated in float64); constant columns get std 1."""
         X = np.asarray(X)
         if X.dtype.kind != "f":
@@ -96,7 +96,7 @@ class Standardizer:
         return {"per": self.per, "mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Standardizer":
+    def from_dict(cls, data: dict[str, Any]) -> Standardizer:
         """Rebuild from :meth:`to_dict` output."""
         try:
             mean = np.asarray(data["mean"], dtype=np.float64)
@@ -155,7 +155,7 @@ def _partition(y: np.ndarray | None, n: int, val: float, test: float, rng: np.ra
     order = rng.permutation(n)
     if y is None:
         n_val, n_test = _counts(n, val, test)
-        return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+        return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
     order = order[np.argsort(y[order], kind="stable")]  # grouped by class, shuffled within
     counts = np.bincount(y)
     starts = np.cumsum(counts) - counts
@@ -164,10 +164,10 @@ def _partition(y: np.ndarray | None, n: int, val: float, test: float, rng: np.ra
         if count == 0:
             continue
         n_val, n_test = _counts(int(count), val, test)
-        group = order[start:start + count]
+        group = order[start : start + count]
         parts[2].append(group[:n_test])
-        parts[1].append(group[n_test:n_test + n_val])
-        parts[0].append(group[n_test + n_val:])
+        parts[1].append(group[n_test : n_test + n_val])
+        parts[0].append(group[n_test + n_val :])
     return tuple(rng.permutation(np.concatenate(p)) for p in parts)
 
 
@@ -198,17 +198,13 @@ def split_dataset(
     sizes = f"{n} samples give train {len(train)}, val {len(val)}, test {len(test)}"
     for what, fraction, part in (("val_split", val_split, val), ("test_split", test_split, test)):
         if fraction > 0 and len(part) == 0:
-            raise DataError(
-                f"{ds.name}: too few samples for {what}={fraction:g}: {sizes}; "
-                f"use more data or {what}=0"
-            )
+            raise DataError(f"{ds.name}: too few samples for {what}={fraction:g}: {sizes}; use more data or {what}=0")
     if ds.task == "classification":
         absent = (ds.class_counts() > 0) & (np.bincount(ds.y[train], minlength=ds.n_classes) == 0)
         if absent.any():
             names = ", ".join(repr(ds.classes[c]) for c in np.flatnonzero(absent))
             raise DataError(
-                f"{ds.name}: class(es) {names} have no training samples ({sizes}); "
-                "use stratify=true or more data"
+                f"{ds.name}: class(es) {names} have no training samples ({sizes}); use stratify=true or more data"
             )
     X_train, X_val, X_test = ds.X[train], ds.X[val], ds.X[test]
     scaler = None
@@ -216,9 +212,14 @@ def split_dataset(
         scaler = Standardizer.fit(X_train)
         X_train, X_val, X_test = (scaler.transform(a, inplace=True) for a in (X_train, X_val, X_test))
     return Splits(
-        X_train=X_train, y_train=ds.y[train],
-        X_val=X_val, y_val=ds.y[val],
-        X_test=X_test, y_test=ds.y[test],
+        X_train=X_train,
+        y_train=ds.y[train],
+        X_val=X_val,
+        y_val=ds.y[val],
+        X_test=X_test,
+        y_test=ds.y[test],
         standardizer=scaler,
-        train_index=train, val_index=val, test_index=test,
+        train_index=train,
+        val_index=val,
+        test_index=test,
     )

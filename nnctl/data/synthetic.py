@@ -36,8 +36,7 @@ def _class_positions(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return labels, np.arange(n) - starts[labels], counts
 
 
-def _finish(source: DatasetSource, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
-            classes: int) -> Dataset:
+def _finish(source: DatasetSource, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, classes: int) -> Dataset:
     order = rng.permutation(len(X))
     return Dataset(
         X=X[order].astype(np.float32),
@@ -86,8 +85,7 @@ class Moons(DatasetSource):
         angle = math.pi * pos / np.maximum(counts[labels] - 1, 1)
         upper = labels == 0
         X = np.stack(
-            [np.where(upper, np.cos(angle), 1.0 - np.cos(angle)),
-             np.where(upper, np.sin(angle), 0.5 - np.sin(angle))],
+            [np.where(upper, np.cos(angle), 1.0 - np.cos(angle)), np.where(upper, np.sin(angle), 0.5 - np.sin(angle))],
             axis=1,
         )
         X += self.noise * rng.standard_normal(X.shape)

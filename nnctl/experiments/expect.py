@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,14 @@ AGGREGATES: dict[str, Callable[[np.ndarray], float]] = {
 MAX_DEPTH = 50
 #: most operators (arithmetic, comparisons, and/or) in one expectation; evaluation recurses over them.
 MAX_OPERATORS = 200
-COMPARISONS = {">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal, "==": np.equal, "!=": np.not_equal}
+COMPARISONS = {
+    ">": np.greater,
+    "<": np.less,
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
 
 
 @dataclass
@@ -80,7 +88,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ConfigError(f"expectation {text!r}: cannot read {text[pos:pos + 10]!r} at position {pos}")
+            raise ConfigError(f"expectation {text!r}: cannot read {text[pos : pos + 10]!r} at position {pos}")
         kind = m.lastgroup
         out.append((kind, m.group(kind), m.start(kind)))
         pos = m.end()

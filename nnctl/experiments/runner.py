@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.layers.activations import ACTIVATIONS
 from ..core.errors import ConfigError
+from ..core.layers.activations import ACTIVATIONS
 from ..results.experiments import trial_frames
 from ..results.store import sanitize_name
 from ..search import build_space, run_sweep
@@ -92,7 +92,9 @@ def experiment_folder(results_dir: str | Path, exp: Experiment, fast: bool) -> P
     """Where an experiment's sweeps and report go: ``<results_dir>/<name>[-fast]``."""
     folder = Path(results_dir) / ((sanitize_name(exp.name) or "experiment") + ("-fast" if fast else ""))
     if folder.is_symlink():
-        raise ConfigError(f"'{folder}' is a symbolic link; an experiment's folder must be a directory inside --results-dir")
+        raise ConfigError(
+            f"'{folder}' is a symbolic link; an experiment's folder must be a directory inside --results-dir"
+        )
     return folder
 
 
@@ -155,7 +157,9 @@ def lookup(trials: list[TrialRecord], sel: Selector) -> list[Any]:
             values.append(float(rows[sel.metric].iloc[0]) if len(rows) and sel.metric in rows else math.nan)
         else:
             if sel.metric not in t.metrics and sel.metric not in t.options:
-                known = ", ".join(k for k, v in t.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+                known = ", ".join(
+                    k for k, v in t.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                )
                 raise ConfigError(
                     f"{sel.text()}: '{sel.metric}' is not a metric of the returned model (metrics.csv has: {known}); "
                     f"a curve.csv column needs an epoch, e.g. {sel.metric}@5"
@@ -169,7 +173,7 @@ def _diagnostic(trial: TrialRecord, sel: Selector) -> float:
     _, diag = trial.frames()
     if diag is None or diag.empty:
         raise ConfigError(f"{sel.text()}: the trials have no diagnostics; set diagnostics = true in [base]")
-    name = sel.metric[len("diag_"):]
+    name = sel.metric[len("diag_") :]
     position = None
     for suffix in ("_first", "_last"):
         if name.endswith(suffix):

@@ -36,8 +36,24 @@ from ..core.registry import quoted, shown
 from ..training.config import read_table_file
 from .expect import Expectation
 
-TOP_KEYS = {"name", "claim", "hypothesis", "source", "expect", "metric", "kind", "repeats", "trials",
-            "sweep_seed", "zip", "base", "params", "sweeps", "fast", "notes"}
+TOP_KEYS = {
+    "name",
+    "claim",
+    "hypothesis",
+    "source",
+    "expect",
+    "metric",
+    "kind",
+    "repeats",
+    "trials",
+    "sweep_seed",
+    "zip",
+    "base",
+    "params",
+    "sweeps",
+    "fast",
+    "notes",
+}
 SWEEP_KEYS = {"kind", "repeats", "trials", "sweep_seed", "zip", "base", "params"}
 
 
@@ -84,7 +100,6 @@ class Experiment:
             out[label] = (kind, spec)
         return out
 
-
     def _resolve_data(self, base: dict[str, Any]) -> dict[str, Any]:
         """A relative data file named in the experiment is looked up beside the experiment file."""
         data = base.get("data")
@@ -109,8 +124,10 @@ def read_experiment(path: str | Path) -> Experiment:
     metrics = raw.get("metric", "val_acc")
     metrics = [metrics] if isinstance(metrics, str) else metrics
     if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) and m for m in metrics):
-        raise ConfigError(f"experiment file '{path}': 'metric' must be a curve.csv column or a list of them, "
-                          f"got {shown(raw.get('metric'))}")
+        raise ConfigError(
+            f"experiment file '{path}': 'metric' must be a curve.csv column or a list of them, "
+            f"got {shown(raw.get('metric'))}"
+        )
     _check_sweep(path, "", raw)
     for label, spec in _table(path, "sweeps", raw.get("sweeps")).items():
         _check_keys(path, f"sweeps.{shown(label)}", spec, SWEEP_KEYS)
@@ -178,8 +195,15 @@ def find_experiment(name_or_path: str | Path) -> Experiment:
         candidate = folder / f"{stem}.toml"
         if candidate.is_file():
             return read_experiment(candidate)
-    names = sorted({p.stem for folder in (USER_FOLDER, LIBRARY) if folder.is_dir() for p in folder.glob("*.toml")
-                    if _is_experiment(p)})
+    names = sorted(
+        {
+            p.stem
+            for folder in (USER_FOLDER, LIBRARY)
+            if folder.is_dir()
+            for p in folder.glob("*.toml")
+            if _is_experiment(p)
+        }
+    )
     raise DataError(f"unknown experiment '{name_or_path}'; experiments: {', '.join(names)}" + suggestion(stem, names))
 
 

@@ -22,8 +22,9 @@ fails exactly. ``and`` takes the weakest verdict of its parts, ``or`` the strong
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -60,8 +61,10 @@ class Comparison:
 
     def summary(self) -> str:
         p = "" if math.isnan(self.p) else f", p={self.p:.3g}"
-        return (f"{self.verdict}: {self.text}: effect {self.effect:+.4g} ± {self.noise:.2g} (standard error), "
-                f"n={self.n}, {self.test}{p}")
+        return (
+            f"{self.verdict}: {self.text}: effect {self.effect:+.4g} ± {self.noise:.2g} (standard error), "
+            f"n={self.n}, {self.test}{p}"
+        )
 
 
 @dataclass
@@ -139,7 +142,9 @@ def _compare(expectation: Expectation, node, data: list[SeedValues], alpha: floa
     _, op, left_node, right_node = node
     text = f"{expectation.node_text(left_node)} {op} {expectation.node_text(right_node)}"
     seeds = _common_seeds(node, data)
-    left_seeds, right_seeds = (seeds, seeds) if seeds else (_common_seeds(left_node, data), _common_seeds(right_node, data))
+    left_seeds, right_seeds = (
+        (seeds, seeds) if seeds else (_common_seeds(left_node, data), _common_seeds(right_node, data))
+    )
     left = _side(expectation, left_node, data, left_seeds)
     right = _side(expectation, right_node, data, right_seeds)
     effect = float(np.mean(left) - np.mean(right))
@@ -148,25 +153,48 @@ def _compare(expectation: Expectation, node, data: list[SeedValues], alpha: floa
     base = dict(text=text, op=op, left=left, right=right, effect=effect, seeds=seeds, holds=holds)
     if sign is None or any(math.isnan(v) for v in left + right):  # == / != or missing values
         why = "equality: no test" if sign is None else "a value is missing"
-        return Comparison(verdict=SUPPORTED if holds and sign is None else INCONCLUSIVE, noise=math.nan,
-                          n=max(len(left), len(right)), test=why, **base)
+        return Comparison(
+            verdict=SUPPORTED if holds and sign is None else INCONCLUSIVE,
+            noise=math.nan,
+            n=max(len(left), len(right)),
+            test=why,
+            **base,
+        )
     if not _varies(left_node, data) and not _varies(right_node, data):  # counts and numbers only
-        return Comparison(verdict=SUPPORTED if holds else NOT_SUPPORTED, noise=0.0, n=1,
-                          test="exact: neither side depends on the seed", **base)
+        return Comparison(
+            verdict=SUPPORTED if holds else NOT_SUPPORTED,
+            noise=0.0,
+            n=1,
+            test="exact: neither side depends on the seed",
+            **base,
+        )
     paired = bool(seeds) and len(left) == len(right) > 1
     if paired or len(left) == 1 or len(right) == 1:
-        d = (np.asarray(left) - np.asarray(right)) if paired else (
-            np.asarray(left) - right[0] if len(right) == 1 else left[0] - np.asarray(right))
+        d = (
+            (np.asarray(left) - np.asarray(right))
+            if paired
+            else (np.asarray(left) - right[0] if len(right) == 1 else left[0] - np.asarray(right))
+        )
         n = len(d)
         test = "paired t-test over seeds" if paired else "one-sample t-test against the constant side"
         if n < 2:
-            return Comparison(verdict=INCONCLUSIVE, noise=math.nan, n=n, test="one value per side: the seed noise is "
-                              "unknown (run more seeds)", **base)
+            return Comparison(
+                verdict=INCONCLUSIVE,
+                noise=math.nan,
+                n=n,
+                test="one value per side: the seed noise is unknown (run more seeds)",
+                **base,
+            )
         sd = float(np.std(d, ddof=1))
         se = sd / math.sqrt(n)
         if sd == 0.0:  # every seed gives the same difference: nothing to test
-            return Comparison(verdict=SUPPORTED if holds else NOT_SUPPORTED, noise=0.0, n=n,
-                              test="exact: the same difference for every seed", **base)
+            return Comparison(
+                verdict=SUPPORTED if holds else NOT_SUPPORTED,
+                noise=0.0,
+                n=n,
+                test="exact: the same difference for every seed",
+                **base,
+            )
         t, df = float(np.mean(d)) / se, float(n - 1)
     else:
         stats = welch_t_test(np.asarray(left), np.asarray(right))
@@ -174,8 +202,13 @@ def _compare(expectation: Expectation, node, data: list[SeedValues], alpha: floa
         se = math.sqrt(np.var(left, ddof=1) / len(left) + np.var(right, ddof=1) / len(right))
         n, test = min(len(left), len(right)), "Welch t-test (the sides share no seed)"
         if se == 0.0:
-            return Comparison(verdict=SUPPORTED if holds else NOT_SUPPORTED, noise=0.0, n=n,
-                              test="exact: no spread on either side", **base)
+            return Comparison(
+                verdict=SUPPORTED if holds else NOT_SUPPORTED,
+                noise=0.0,
+                n=n,
+                test="exact: no spread on either side",
+                **base,
+            )
     p_for = _one_sided(sign * t, df)  # P(T ≥ t) in the claimed direction
     p_against = _one_sided(-sign * t, df)
     if holds and p_for < alpha:

@@ -25,9 +25,9 @@ import pandas as pd
 
 from ..core.errors import ConfigError, DataError, suggestion
 from ..training.direction import higher_is_better
+from .outputs import write_output
 from .runs import RunRecord, load_run
 from .stats import welch_t_test
-from .outputs import write_output
 
 #: options that name or place a run but do not change what it computes
 BOOKKEEPING = ("name", "results_dir")
@@ -76,13 +76,14 @@ def _match(item: str, root: Path) -> list[Path]:
     if not root.is_dir() or "/" in item or item in ("", ".", ".."):
         return []
     children = sorted(p for p in root.iterdir() if p.is_dir())
-    sweeps = [p for p in children if p.name.startswith(item) and _SWEEP_HASH.fullmatch(p.name[len(item):])]
+    sweeps = [p for p in children if p.name.startswith(item) and _SWEEP_HASH.fullmatch(p.name[len(item) :])]
     if len(sweeps) > 1:
-        raise DataError(f"sweep name '{item}' matches {len(sweeps)} sweeps: {', '.join(p.name for p in sweeps)}; "
-                        "pass one of them")
+        raise DataError(
+            f"sweep name '{item}' matches {len(sweeps)} sweeps: {', '.join(p.name for p in sweeps)}; pass one of them"
+        )
     if sweeps:
         return sweeps
-    named = [p for p in children if _RUN_STAMP.match(p.name) and p.name[_RUN_STAMP.match(p.name).end():] == item]
+    named = [p for p in children if _RUN_STAMP.match(p.name) and p.name[_RUN_STAMP.match(p.name).end() :] == item]
     if named:  # every run given this --name
         return named
     return sorted(Path(d) / item for d, subdirs, _ in os.walk(root) if item in subdirs)
@@ -270,7 +271,9 @@ def runs_table(
     return frame, keys
 
 
-def sort_table(frame: pd.DataFrame, by: str | None = None, top: int | None = None, metric: str | None = None) -> pd.DataFrame:
+def sort_table(
+    frame: pd.DataFrame, by: str | None = None, top: int | None = None, metric: str | None = None
+) -> pd.DataFrame:
     """Sort by a column (best first: descending for accuracies and R², ascending otherwise), keep ``top``."""
     if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
         raise ConfigError(f"top={top!r} is not allowed; expected an integer >= 1")
@@ -279,7 +282,9 @@ def sort_table(frame: pd.DataFrame, by: str | None = None, top: int | None = Non
     if by is not None:
         column = by if by in frame.columns else f"best_{by}" if f"best_{by}" in frame.columns else None
         if column is None:
-            raise DataError(f"cannot sort by '{by}'; columns: {', '.join(frame.columns)}" + suggestion(by, list(frame.columns)))
+            raise DataError(
+                f"cannot sort by '{by}'; columns: {', '.join(frame.columns)}" + suggestion(by, list(frame.columns))
+            )
         frame = frame.sort_values(column, ascending=not higher_is_better(column), na_position="last", kind="stable")
     frame = frame.reset_index(drop=True)
     return frame.head(top) if top is not None else frame
@@ -321,7 +326,11 @@ def group_table(frame: pd.DataFrame, config_keys: list[str], group_by: list[str]
             keys.append(key)
     leftover = [k for k in config_keys if k not in keys and k != "seed"]
     note = f"runs within a group also differ in: {', '.join(leftover)}" if leftover else ""
-    numeric = [c for c in frame.columns if c not in config_keys and c not in ("run", "status") and not str(c).startswith("resolved_")]
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in config_keys and c not in ("run", "status") and not str(c).startswith("resolved_")
+    ]
     work = frame.copy()
     work["_group"] = [
         ", ".join(f"{k}={_short(v)}" for k, v in zip(keys, values)) or "all"
@@ -339,7 +348,9 @@ def group_table(frame: pd.DataFrame, config_keys: list[str], group_by: list[str]
         row["status"] = ", ".join(f"{s}×{n}" if n > 1 else str(s) for s, n in statuses.items())
         rows.append(row)
     groups = pd.DataFrame(rows)
-    groups = groups.sort_values(f"{column}_mean", ascending=not higher_is_better(column), na_position="last", kind="stable")
+    groups = groups.sort_values(
+        f"{column}_mean", ascending=not higher_is_better(column), na_position="last", kind="stable"
+    )
     groups = groups.reset_index(drop=True)
     welch = None
     if len(groups) >= 2:
@@ -483,8 +494,10 @@ def curve_groups(records: list[RunRecord], frame: pd.DataFrame, keys: list[str])
             name = "all runs" if "seed" in keys else row["run"]
         order = tuple(_order(row[k]) for k in colour) if colour else (name,)
         panels.setdefault(panel, {}).setdefault(order, (name, []))[1].append(by_label[row["run"]])
-    ordered = [(label, [lines[k] for k in sorted(lines)]) for (_, label), lines in
-               sorted(panels.items(), key=lambda item: item[0][0])]
+    ordered = [
+        (label, [lines[k] for k in sorted(lines)])
+        for (_, label), lines in sorted(panels.items(), key=lambda item: item[0][0])
+    ]
     return CurveGroups(ordered, facet, colour, _common_title(records, keys))
 
 
@@ -523,6 +536,13 @@ def _common_title(records: list[RunRecord], keys: list[str]) -> str:
         if len(shown) == 1:
             value = _title_value(key, configs[0], given[0])
             if value not in (None, "", "constant") and not (key == "init" and value == "auto"):
-                parts.append(f"{value} epochs" if key == "epochs" else f"lr {format_value(value)}" if key == "lr"
-                             else f"batch {value}" if key == "batch_size" else str(value))
+                parts.append(
+                    f"{value} epochs"
+                    if key == "epochs"
+                    else f"lr {format_value(value)}"
+                    if key == "lr"
+                    else f"batch {value}"
+                    if key == "batch_size"
+                    else str(value)
+                )
     return " · ".join(parts)

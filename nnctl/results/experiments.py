@@ -46,7 +46,8 @@ def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> 
     lines = [
         f"# {exp.claim}",
         "",
-        f"**{outcome.verdict}**" + (" (fast version)" if outcome.fast else "")
+        f"**{outcome.verdict}**"
+        + (" (fast version)" if outcome.fast else "")
         + f" — {outcome.seeds} seed{'s' if outcome.seeds != 1 else ''}; each comparison is judged against the "
         "seed-to-seed noise (SUPPORTED / NOT SUPPORTED when a one-sided test at α = 0.05 says so, otherwise "
         "INCONCLUSIVE).",
@@ -70,11 +71,14 @@ def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> 
         values = [v for v in term.values if not math.isnan(v)]
         sd = statistics.stdev(values) if len(values) > 1 and term.selector.aggregate == "mean" else math.nan
         shown = ", ".join(_fmt(v) for v in term.values[:12]) + (" …" if len(term.values) > 12 else "")
-        lines.append(f"| `{term.selector.text()}` | {_fmt(term.value)} | {_fmt(sd)} | {len(term.values) or '-'} | {shown} |")
+        lines.append(
+            f"| `{term.selector.text()}` | {_fmt(term.value)} | {_fmt(sd)} | {len(term.values) or '-'} | {shown} |"
+        )
     lines += ["", "Sweeps: " + ", ".join(f"{label}: `{path.name}`" for label, path in outcome.sweeps.items()), ""]
     first = outcome.judgement.comparisons[0] if outcome.judgement.comparisons else None
-    subtitle = outcome.verdict + ("" if first is None else f" — {first.text}: effect {first.effect:+.3g} ± "
-                                  f"{_fmt(first.noise)}, n={first.n}")
+    subtitle = outcome.verdict + (
+        "" if first is None else f" — {first.text}: effect {first.effect:+.3g} ± {_fmt(first.noise)}, n={first.n}"
+    )
     if plot_experiment(groups, exp.metrics, folder / "curves.png", exp.claim, subtitle) is not None:
         lines += [f"![{' and '.join(exp.metrics)} per group, mean over seeds with their range](curves.png)", ""]
     path = folder / "report.md"

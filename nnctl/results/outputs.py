@@ -53,8 +53,9 @@ def check_output(path: str | os.PathLike, kind: str, *, force: bool = False) -> 
             if not stat.S_ISREG(info.st_mode):
                 raise ConfigError(f"'{path}' is not a regular file; name another file")
             if not is_own_output(path, kind):
-                raise ConfigError(f"'{path}' exists and was not written by nnctl; pass --force to replace it, "
-                                  "or name another file")
+                raise ConfigError(
+                    f"'{path}' exists and was not written by nnctl; pass --force to replace it, or name another file"
+                )
     if not os.access(parent, os.W_OK | os.X_OK):
         raise ConfigError(f"cannot write '{path}': directory '{parent}' is not writable")
     if os.path.lexists(path) and not os.path.islink(path) and not os.access(path, os.W_OK) and not force:

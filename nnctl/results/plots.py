@@ -95,12 +95,24 @@ def plot_lr_find(
         best = " (recommended)" if name == recommended else ""
         if many and stats is not None:
             s = stats[name]
-            ax.axvline(s["geomean"], color=color, linestyle="--", linewidth=2.2 if best else 1.2,
-                       label=f"{name}: {s['geomean']:.3g} ×/÷ {s['factor']:.2f}{best}")
+            ax.axvline(
+                s["geomean"],
+                color=color,
+                linestyle="--",
+                linewidth=2.2 if best else 1.2,
+                label=f"{name}: {s['geomean']:.3g} ×/÷ {s['factor']:.2f}{best}",
+            )
         else:
             lr, loss = tests[0].points[name]
-            ax.plot([lr], [loss], "o", color=color, markersize=11 if best else 8,
-                    markeredgecolor="black" if best else color, label=f"{name}: {lr:.3g}{best}")
+            ax.plot(
+                [lr],
+                [loss],
+                "o",
+                color=color,
+                markersize=11 if best else 8,
+                markeredgecolor="black" if best else color,
+                label=f"{name}: {lr:.3g}{best}",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("training loss")
@@ -123,18 +135,29 @@ def plot_curves(record: Any, path: str | os.PathLike, title: str | None = None) 
         raise DataError(f"run '{record.path}' has no curve.csv rows to plot")
     fig = _figure(CURVES_SIZE)
     from matplotlib.ticker import MaxNLocator
+
     second = "acc" if "train_acc" in curve.columns else "mae"
     best = record.metrics.get("best_epoch")
     monitor = record.metrics.get("monitor") or "val_loss"
-    for i, (kind, label) in enumerate((("loss", "loss"), (second, "accuracy" if second == "acc" else "mean absolute error"))):
+    for i, (kind, label) in enumerate(
+        (("loss", "loss"), (second, "accuracy" if second == "acc" else "mean absolute error"))
+    ):
         ax = fig.add_subplot(1, 2, i + 1)
         for split, style in (("train", "--"), ("val", "-")):
             col = f"{split}_{kind}"
             if col in curve.columns and curve[col].notna().any():
-                ax.plot(curve["epoch"], curve[col], style, color="tab:blue" if split == "train" else "tab:orange",
-                        linewidth=1.8, label="training" if split == "train" else "validation")
+                ax.plot(
+                    curve["epoch"],
+                    curve[col],
+                    style,
+                    color="tab:blue" if split == "train" else "tab:orange",
+                    linewidth=1.8,
+                    label="training" if split == "train" else "validation",
+                )
         if best is not None and not (isinstance(best, float) and math.isnan(best)):
-            ax.axvline(int(best), color="gray", linestyle=":", linewidth=1.5, label=f"best epoch {int(best)} ({monitor})")
+            ax.axvline(
+                int(best), color="gray", linestyle=":", linewidth=1.5, label=f"best epoch {int(best)} ({monitor})"
+            )
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(label)
@@ -164,8 +187,14 @@ def plot_compare(groups: Any, path: str | os.PathLike, metric: str = "val_acc", 
     return save_figure(compare_figure(groups, metric, **options), path)
 
 
-def compare_figure(groups: Any, metric: str = "val_acc", *, log: bool = False,
-                   ylim: tuple[float | None, float | None] | None = None, title: str | None = None):
+def compare_figure(
+    groups: Any,
+    metric: str = "val_acc",
+    *,
+    log: bool = False,
+    ylim: tuple[float | None, float | None] | None = None,
+    title: str | None = None,
+):
     """Several runs' curves of ``metric``: one panel per value of the facet key, one colour per line
     (a value of the other differing keys), the mean over a line's runs (seeds) with their min–max
     as a band, validation solid and the training counterpart dashed; the legend sits outside the
@@ -206,8 +235,9 @@ def compare_figure(groups: Any, metric: str = "val_acc", *, log: bool = False,
                 ax.plot(common.index, mean, style, color=colour, linewidth=width, alpha=1.0 if band else 0.8)
                 if band and table.shape[1] > 1:
                     seeds_shared = True
-                    ax.fill_between(common.index, common.min(axis=1), common.max(axis=1), color=colour, alpha=0.15,
-                                    linewidth=0)
+                    ax.fill_between(
+                        common.index, common.min(axis=1), common.max(axis=1), color=colour, alpha=0.15, linewidth=0
+                    )
                 visible = mean[mean.index >= 1] if loss_like and (mean.index >= 1).any() else mean
                 if len(visible):
                     high, low = max(high, float(visible.max())), min(low, float(visible.min()))
@@ -233,12 +263,14 @@ def compare_figure(groups: Any, metric: str = "val_acc", *, log: bool = False,
         handles += [Line2D([], [], color="black", linestyle="-"), Line2D([], [], color="black", linestyle="--")]
         names += [f"{metric} (validation)", f"{train_metric} (training)"]
     legend_title = ", ".join(groups.colour) if groups.colour else None
-    fig.legend(handles, names, loc="outside right upper", fontsize=8, title=legend_title, title_fontsize=8,
-               frameon=False)
+    fig.legend(
+        handles, names, loc="outside right upper", fontsize=8, title=legend_title, title_fontsize=8, frameon=False
+    )
     heading = title or " — ".join(x for x in (groups.common, metric) if x)
     notes = "lines: mean over seeds; band: their min–max" if seeds_shared else ""
     fig.suptitle(heading + (f"\n{notes}" if notes else ""), fontsize=11)
     return fig
+
 
 EXPERIMENT_SIZE = (10.0, 5.2)  # 1000 × 520
 _SPLIT_STYLE = {"train": "--", "eval_train": "--", "val": "-", "test": ":"}
@@ -270,11 +302,18 @@ def plot_experiment(
             name = label if len(metrics) == 1 else f"{label} · {metric}"
             n = table.shape[1]
             common = table.dropna()  # epochs every seed reached: the mean and band are over all of them
-            ax.plot(common.index, common.mean(axis=1), style, color=color, linewidth=1.8,
-                    label=name + (f" (mean of {n} seeds)" if n > 1 else ""))
+            ax.plot(
+                common.index,
+                common.mean(axis=1),
+                style,
+                color=color,
+                linewidth=1.8,
+                label=name + (f" (mean of {n} seeds)" if n > 1 else ""),
+            )
             if n > 1:
-                ax.fill_between(common.index, common.min(axis=1), common.max(axis=1), color=color, alpha=0.15,
-                                linewidth=0)
+                ax.fill_between(
+                    common.index, common.min(axis=1), common.max(axis=1), color=color, alpha=0.15, linewidth=0
+                )
             longer = table.loc[table.index >= (common.index.max() if len(common) else table.index.min())]
             for column in longer.columns:  # seeds that ran longer (early stopping): each on its own, thin
                 tail = longer[column].dropna()
@@ -297,9 +336,14 @@ def plot_experiment(
         ax.yaxis.set_major_formatter(plain)
         ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "235" else ""))
     ax.grid(True, alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
-              title="band: min–max over seeds; thin: seeds that ran longer" if any(len(t) > 1 for _, t in groups)
-              else None, title_fontsize=8)
+    ax.legend(
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0.0,
+        title="band: min–max over seeds; thin: seeds that ran longer" if any(len(t) > 1 for _, t in groups) else None,
+        title_fontsize=8,
+    )
     fig.suptitle("\n".join(textwrap.wrap(title, 90)), fontsize=11)
     if subtitle:
         ax.set_title("\n".join(textwrap.wrap(subtitle, 80)), fontsize=9)
@@ -313,8 +357,13 @@ def pd_concat_by_epoch(curves: list[Any], metric: str):
     return pd.concat([c.set_index("epoch")[metric].rename(i) for i, c in enumerate(curves)], axis=1).sort_index()
 
 
-def plot_augment_grid(original: np.ndarray, versions: list[np.ndarray], path: str | os.PathLike, title: str = "",
-                      row_labels: list[str] | None = None) -> Path:
+def plot_augment_grid(
+    original: np.ndarray,
+    versions: list[np.ndarray],
+    path: str | os.PathLike,
+    title: str = "",
+    row_labels: list[str] | None = None,
+) -> Path:
     """Rows are samples (labelled with their class), the first column the original, the others
     augmented draws. Images have shape (N, C, H, W): three channels are shown in colour, otherwise
     the first channel in grey, each image scaled to its own range."""
@@ -327,7 +376,9 @@ def plot_augment_grid(original: np.ndarray, versions: list[np.ndarray], path: st
             image = images[i]
             if image.shape[0] == 3:
                 lo, hi = float(image.min()), float(image.max())
-                ax.imshow(np.transpose((image - lo) / (hi - lo if hi > lo else 1.0), (1, 2, 0)), interpolation="nearest")
+                ax.imshow(
+                    np.transpose((image - lo) / (hi - lo if hi > lo else 1.0), (1, 2, 0)), interpolation="nearest"
+                )
             else:
                 ax.imshow(image[0], cmap="gray", interpolation="nearest")
             ax.set_xticks([])

@@ -29,10 +29,38 @@ INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is trainin
 
 DIAGNOSTICS_COLUMNS = ["epoch", "layer", "stat", "value"]
 METRICS_COLUMNS = [
-    "status", "stop_reason", "epochs_run", "steps", "best_epoch", "monitor", "best_val_loss", "best_val_acc",
-    "best_val_mae", "eval_train_loss", "eval_train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-    "eval_train_mse", "eval_train_mae", "eval_train_r2", "val_mse", "val_mae", "val_r2", "test_mse", "test_mae", "test_r2",
-    "params", "restored_best", "warnings", "wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished",
+    "status",
+    "stop_reason",
+    "epochs_run",
+    "steps",
+    "best_epoch",
+    "monitor",
+    "best_val_loss",
+    "best_val_acc",
+    "best_val_mae",
+    "eval_train_loss",
+    "eval_train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "eval_train_mse",
+    "eval_train_mae",
+    "eval_train_r2",
+    "val_mse",
+    "val_mae",
+    "val_r2",
+    "test_mse",
+    "test_mae",
+    "test_r2",
+    "params",
+    "restored_best",
+    "warnings",
+    "wall_seconds",
+    "train_seconds",
+    "samples_per_second_mean",
+    "started",
+    "finished",
 ]
 
 
@@ -153,11 +181,16 @@ class RunRecorder(Callback):
             return
         self.ended = True
         try:
-            self._write_metrics({
-                "status": status, "stop_reason": one_line(reason), "epochs_run": max(len(self.rows) - 1, 0),
-                "params": self.run.model.n_params, "started": self.started,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            })
+            self._write_metrics(
+                {
+                    "status": status,
+                    "stop_reason": one_line(reason),
+                    "epochs_run": max(len(self.rows) - 1, 0),
+                    "params": self.run.model.n_params,
+                    "started": self.started,
+                    "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                }
+            )
         except NnctlError:  # the disk that failed the run may refuse this too: metrics.csv says running
             pass
         finally:
@@ -192,7 +225,9 @@ def load_run(path: str | Path) -> RunRecord:
         raise DataError(f"'{path}' is not a run directory (no config.json)")
     config = read_json(path / "config.json")
     if not isinstance(config, dict):
-        raise DataError(f"'{path / 'config.json'}' is not a run's config.json; expected a JSON object, got {type(config).__name__}")
+        raise DataError(
+            f"'{path / 'config.json'}' is not a run's config.json; expected a JSON object, got {type(config).__name__}"
+        )
     curve = _read_csv(path / "curve.csv")
     metrics: dict[str, Any] = {}
     frame = _read_csv(path / "metrics.csv")

@@ -69,8 +69,11 @@ def welch_t_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     diff = float(a.mean() - b.mean())
     if va + vb == 0.0:  # no spread at all: identical means are not different, distinct ones certainly are
-        return {"t": math.nan if diff == 0 else math.copysign(math.inf, diff), "df": math.nan,
-                "p": 1.0 if diff == 0 else 0.0}
+        return {
+            "t": math.nan if diff == 0 else math.copysign(math.inf, diff),
+            "df": math.nan,
+            "p": 1.0 if diff == 0 else 0.0,
+        }
     t = diff / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     return {"t": float(t), "df": float(df), "p": t_two_sided_p(t, df)}

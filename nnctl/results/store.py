@@ -42,8 +42,19 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 CURVE_COLUMNS = [
-    "epoch", "step", "lr", "train_loss", "train_acc", "train_mae", "val_loss", "val_acc", "val_mae",
-    "reg_loss", "grad_norm", "epoch_seconds", "samples_per_second",
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "train_mae",
+    "val_loss",
+    "val_acc",
+    "val_mae",
+    "reg_loss",
+    "grad_norm",
+    "epoch_seconds",
+    "samples_per_second",
 ]
 TIMING_COLUMNS = ("epoch_seconds", "samples_per_second", "wall_seconds", "train_seconds", "samples_per_second_mean")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -183,7 +194,7 @@ class RunLock:
         self.fd: int | None = None
         self.busy = False  # another process held the lock when acquire() tried
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         """Take the lock if it can be had at once; ``busy`` says whether another process holds it."""
         if fcntl is None or self.fd is not None:
             return self

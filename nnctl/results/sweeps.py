@@ -109,8 +109,14 @@ def clean_scratch(sweep_path: str | os.PathLike) -> None:
 # --- trial directories -------------------------------------------------------------------------------
 
 
-def write_trial(sweep_path: Path, trial_id: str, files: dict[str, bytes] | None = None, *,
-                document: dict[str, Any] | None = None, metrics: dict[str, Any] | None = None) -> Path:
+def write_trial(
+    sweep_path: Path,
+    trial_id: str,
+    files: dict[str, bytes] | None = None,
+    *,
+    document: dict[str, Any] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
     """Write ``trials/<trial_id>/`` all at once: into a hidden temporary directory, then renamed.
 
     ``files`` are the run directory's files as a worker's RunRecorder wrote them (name → bytes); a
@@ -179,8 +185,14 @@ def _clean(value: Any) -> Any:
 # --- sweep.csv -----------------------------------------------------------------------------------------
 
 
-def sweep_row(trial_id: str, point_id: str, params: dict[str, Any], status: str,
-              metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def sweep_row(
+    trial_id: str,
+    point_id: str,
+    params: dict[str, Any],
+    status: str,
+    metrics: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One row of sweep.csv: identity, status, axis values, then the trial's metrics."""
     row = {"trial_id": trial_id, "point_id": point_id, "status": status, **params}
     for key, value in (metrics or {}).items():
@@ -224,8 +236,12 @@ def leaderboard(frame: pd.DataFrame, axes: list[str], monitor: str, top: int = 1
         return pd.DataFrame()
     keys = [a for a in axes if a != "seed" and a in done]
     test_col = next((c for c in ("test_acc", "test_loss", "test_mse") if c in done), None)
-    agg: dict[str, Any] = {"score_mean": (column, "mean"), "score_std": (column, "std"), "n": (column, "count"),
-                           "trial_id": ("trial_id", "first")}
+    agg: dict[str, Any] = {
+        "score_mean": (column, "mean"),
+        "score_std": (column, "std"),
+        "n": (column, "count"),
+        "trial_id": ("trial_id", "first"),
+    }
     if "wall_seconds" in done:
         agg["seconds"] = ("wall_seconds", "mean")
     if test_col:

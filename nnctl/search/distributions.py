@@ -85,7 +85,6 @@ class Distribution:
             return f"int:{int(self.low)}:{int(self.high)}"
         return f"{self.kind}:{self.low!r}:{self.high!r}"
 
-
     def _clip(self, x: float) -> float:
         return min(max(x, self.low), self.high)
 
@@ -110,7 +109,7 @@ def parse_distribution(key: str, text: str) -> Distribution:
     """Parse one of the forms above for axis ``key``; ConfigError says what was received."""
     text = text.strip()
     if text.startswith("choice:"):
-        values = split_values(text[len("choice:"):])
+        values = split_values(text[len("choice:") :])
         if not values:
             raise ConfigError(f"{key}={text!r}: choice needs at least one value, e.g. choice:relu,tanh")
         return Distribution("choice", values=tuple(values))

@@ -66,7 +66,8 @@ class LocalExecutor:
 
     def describe(self) -> str:
         threads = self.threads_used
-        return f"{self.slots} local worker process{'es' if self.slots != 1 else ''} × {threads} BLAS thread{'s' if threads != 1 else ''}"
+        processes = f"{self.slots} local worker process{'es' if self.slots != 1 else ''}"
+        return f"{processes} × {threads} BLAS thread{'s' if threads != 1 else ''}"
 
     def submit(self, task: dict[str, Any]) -> cf.Future:
         try:

@@ -219,16 +219,13 @@ def _zip_lists(groups: Any) -> list[list[Any]]:
     if isinstance(groups, str):
         groups = [groups]
     if not isinstance(groups, (list, tuple)):
-        raise ConfigError(
-            f"zip={groups!r} is not allowed; expected groups of axis names, e.g. [[\"lr\", \"batch_size\"]]"
-        )
+        raise ConfigError(f'zip={groups!r} is not allowed; expected groups of axis names, e.g. [["lr", "batch_size"]]')
     out = []
     for group in groups:
         names = split_values(group) if isinstance(group, str) else group
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
             raise ConfigError(
-                f"zip group {group!r} is not allowed; expected axis names, "
-                "e.g. [\"lr\", \"batch_size\"] or \"lr,batch_size\""
+                f'zip group {group!r} is not allowed; expected axis names, e.g. ["lr", "batch_size"] or "lr,batch_size"'
             )
         out.append(list(names))
     return out
@@ -252,7 +249,9 @@ def _coerce(key: str, value: Any, base_cfg: RunConfig) -> Any:
         raise ConfigError(f"axis {key}: {exc}") from None
 
 
-def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig, unique: bool = True) -> list[Any] | Distribution:
+def _axis_values(
+    kind: str, key: str, values: Any, base_cfg: RunConfig, unique: bool = True
+) -> list[Any] | Distribution:
     if isinstance(values, str):
         values = parse_distribution(key, values) if is_distribution(values) else split_values(values)
     elif not isinstance(values, (list, tuple)):
@@ -266,7 +265,9 @@ def _axis_values(kind: str, key: str, values: Any, base_cfg: RunConfig, unique: 
                 )
             values = list(values.support())  # choice:a,b is the list a,b; a grid walks int:a:b
         elif kind == "grid":
-            raise ConfigError(f"grid axis {key}={values} is continuous; give a list of values or use 'nnctl sweep random'")
+            raise ConfigError(
+                f"grid axis {key}={values} is continuous; give a list of values or use 'nnctl sweep random'"
+            )
         else:
             for bound in (values.low, values.high):
                 _coerce(key, int(bound) if values.kind == "int" else bound, base_cfg)
@@ -307,7 +308,9 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
         counts = Counter(tuples)
         dupes = sorted({t for t in tuples if counts[t] > 1})
         if dupes:
-            raise ConfigError(f"zipped axes {', '.join(names)} list {', '.join(dupes)} more than once; give each combination once")
+            raise ConfigError(
+                f"zipped axes {', '.join(names)} list {', '.join(dupes)} more than once; give each combination once"
+            )
         out.append(names)
     return out
 
@@ -427,7 +430,9 @@ def describe(space: SearchSpace) -> str:
     for group in space.groups():
         values = space.params[group[0]]
         label = "+".join(group)
-        parts.append(f"{label} {values}" if isinstance(values, Distribution) else f"{len(_group_values(space, group))} {label}")
+        parts.append(
+            f"{label} {values}" if isinstance(values, Distribution) else f"{len(_group_values(space, group))} {label}"
+        )
     text = " × ".join(parts) or "1 point"
     if space.kind == "grid":
         points = math.prod(len(_group_values(space, g)) for g in space.groups())

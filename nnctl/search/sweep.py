@@ -18,11 +18,20 @@ from typing import Any
 
 from .. import __version__
 from ..core.errors import ConfigError, NnctlError, RunFailure
-from ..results.sweeps import (
-    FAILED, FINISHED, clean_scratch, find_sweep, open_sweep_dir, read_sweep, score_column, sweep_row, trial_metrics,
-    write_sweep_csv, write_trial,
-)
 from ..results.store import RunLock
+from ..results.sweeps import (
+    FAILED,
+    FINISHED,
+    clean_scratch,
+    find_sweep,
+    open_sweep_dir,
+    read_sweep,
+    score_column,
+    sweep_row,
+    trial_metrics,
+    write_sweep_csv,
+    write_trial,
+)
 from ..training import RunConfig, prepare
 from .distributions import Distribution
 from .space import SearchSpace, Trial, build_space, canonical_spec, expand, sweep_id
@@ -31,13 +40,13 @@ from .space import SearchSpace, Trial, build_space, canonical_spec, expand, swee
 class SweepCallback:
     """Hooks a caller can implement (all optional)."""
 
-    def on_sweep_begin(self, state: "SweepState") -> None: ...
+    def on_sweep_begin(self, state: SweepState) -> None: ...
 
-    def on_trial_start(self, state: "SweepState", trial: Trial) -> None: ...
+    def on_trial_start(self, state: SweepState, trial: Trial) -> None: ...
 
-    def on_trial_end(self, state: "SweepState", trial: Trial, row: dict[str, Any]) -> None: ...
+    def on_trial_end(self, state: SweepState, trial: Trial, row: dict[str, Any]) -> None: ...
 
-    def on_sweep_end(self, state: "SweepState") -> None: ...
+    def on_sweep_end(self, state: SweepState) -> None: ...
 
 
 @dataclass
@@ -113,8 +122,14 @@ def plan(space: SearchSpace) -> tuple[str, list[Trial]]:
     return sweep_id(space), expand(space)
 
 
-def run_sweep(space: SearchSpace, executor, *, retry_failed: bool = False,
-              callbacks: list[SweepCallback] | None = None, poll: float = 0.5) -> SweepState:
+def run_sweep(
+    space: SearchSpace,
+    executor,
+    *,
+    retry_failed: bool = False,
+    callbacks: list[SweepCallback] | None = None,
+    poll: float = 0.5,
+) -> SweepState:
     """Run every unfinished trial of ``space`` on ``executor``; returns the final state.
 
     Ctrl-C stops the sweep: finished trials are kept, in-flight ones are marked ``interrupted`` in
@@ -187,7 +202,9 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
             if state.rows[trial.trial_id]["status"] == "running":
                 metrics = trial_metrics(path, trial.trial_id)  # written just before the interrupt?
                 done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
-                state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
+                state.rows[trial.trial_id] = (
+                    _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
+                )
         state.write()
     finally:
         executor.shutdown(kill=not clean)  # after Ctrl-C or an error: stop workers mid-trial
@@ -196,8 +213,14 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
     return state
 
 
-def resume_sweep(ref: str | Path, executor, *, results_dir: str | Path = "results", retry_failed: bool = False,
-                 callbacks: list[SweepCallback] | None = None) -> SweepState:
+def resume_sweep(
+    ref: str | Path,
+    executor,
+    *,
+    results_dir: str | Path = "results",
+    retry_failed: bool = False,
+    callbacks: list[SweepCallback] | None = None,
+) -> SweepState:
     """Continue the sweep at ``ref`` (its directory or its id in ``results_dir``) from its sweep.json."""
     space = space_of(ref, results_dir)
     return run_sweep(space, executor, retry_failed=retry_failed, callbacks=callbacks)

@@ -101,7 +101,9 @@ def run_trial(task: dict[str, Any]) -> dict[str, Any]:
             run_dir.mkdir()
             recorder = _Recorder(run_dir, task.get("extra") or {})
             result = fit(run, [recorder])
-            files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.startswith(".")}
+            files = {
+                p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.startswith(".")
+            }
         return {
             "trial_id": task["trial_id"],
             "status": result.status,
@@ -112,12 +114,20 @@ def run_trial(task: dict[str, Any]) -> dict[str, Any]:
             "worker": worker_label(),
         }
     except Exception as exc:  # any failure is the trial's result; the sweep goes on
-        return failed_outcome(task, exc, started=started, seconds=time.perf_counter() - t0,
-                              details=traceback.format_exc())
+        return failed_outcome(
+            task, exc, started=started, seconds=time.perf_counter() - t0, details=traceback.format_exc()
+        )
 
 
-def failed_outcome(task: dict[str, Any], error: BaseException | str, *, started: str | None = None,
-                   seconds: float | None = None, details: str | None = None, worker: str | None = None) -> dict[str, Any]:
+def failed_outcome(
+    task: dict[str, Any],
+    error: BaseException | str,
+    *,
+    started: str | None = None,
+    seconds: float | None = None,
+    details: str | None = None,
+    worker: str | None = None,
+) -> dict[str, Any]:
     """The outcome of a trial that raised (or whose worker died): status 'failed' and the error."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     message = " ".join(message.split())

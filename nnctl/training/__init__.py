@@ -1,7 +1,7 @@
 """Training: run configuration, composing a run from it, the fit loop and metrics."""
 
-from .config import RunConfig
 from .callbacks import Callback, Stop
+from .config import RunConfig
 from .loop import FitResult, fit
 from .setup import Prepared, prepare
 

@@ -110,8 +110,10 @@ class EarlyStopping(Callback):
             return None
         self.waited += 1
         if epoch > 0 and self.waited >= self.patience:
-            return Stop("early_stopped", f"no improvement of {self.monitor} for {self.patience} epochs "
-                        f"(best at epoch {self.best_epoch})")
+            return Stop(
+                "early_stopped",
+                f"no improvement of {self.monitor} for {self.patience} epochs (best at epoch {self.best_epoch})",
+            )
         return None
 
 

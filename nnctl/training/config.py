@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-from dataclasses import field, fields
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,9 @@ def read_table_file(path: str | Path, what: str) -> dict[str, Any]:
     if path.is_dir():
         raise DataError(f"{what} '{path}' is a directory; expected a TOML or JSON file")
     if not path.is_file():
-        raise DataError(f"{what} '{path}' does not exist" if not path.exists() else f"{what} '{path}' is not a regular file")
+        raise DataError(
+            f"{what} '{path}' does not exist" if not path.exists() else f"{what} '{path}' is not a regular file"
+        )
     suffix = path.suffix.lower()
     raw = b""
     try:

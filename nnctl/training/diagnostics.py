@@ -191,7 +191,8 @@ class DiagnosticsCollector(Callback):
                 if ratio > 0 and (ratio < 1e-5 or ratio > 1e-1):
                     direction = (
                         "the layer barely learns: the learning rate is too low, or its gradients vanish"
-                        if ratio < 1e-5 else "the learning rate is too high"
+                        if ratio < 1e-5
+                        else "the learning rate is too high"
                     )
                     self._warn(epoch, "update_ratio", name, ratio, direction=direction)
             if layer.name == "dense" and index != self.layers[-1][0]:
@@ -209,8 +210,13 @@ class DiagnosticsCollector(Callback):
                 self._add(epoch, "model", "grad_ratio_first_last", ratio)
                 if ratio < 1e-3:
                     sigmoid = any(layer.name == "sigmoid" for layer in model.iter_layers())
-                    self._warn(epoch, "vanishing_gradients", "model", ratio,
-                               advice=_ADVICE["sigmoid" if sigmoid else "weights"])
+                    self._warn(
+                        epoch,
+                        "vanishing_gradients",
+                        "model",
+                        ratio,
+                        advice=_ADVICE["sigmoid" if sigmoid else "weights"],
+                    )
                 elif ratio > 1e3:
                     self._warn(epoch, "exploding_gradients", "model", ratio)
 

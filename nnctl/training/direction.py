@@ -33,7 +33,7 @@ def effective_monitor(monitor: str, has_validation: bool, task: str) -> str:
     """The metric a run monitors: ``monitor``, with a validation metric falling back to the same
     training metric when there is no validation split, and an accuracy to the loss in regression."""
     if monitor.startswith("val_") and not has_validation:
-        monitor = "train_" + monitor[len("val_"):]
+        monitor = "train_" + monitor[len("val_") :]
     if monitor.endswith("_acc") and task != "classification":
         monitor = monitor[: -len("acc")] + "loss"
     return monitor

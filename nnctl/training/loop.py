@@ -29,8 +29,8 @@ from . import direction
 from .callbacks import BestEpoch, Callback, EarlyStopping, ScheduleStep, Stop, StopOnNonFinite
 from .metrics import evaluate
 from .sanity import InitialLossCheck
-from .threads import blas_threads
 from .setup import Prepared
+from .threads import blas_threads
 
 
 @dataclass
@@ -66,15 +66,20 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     """
     cfg = run.config
     mode = direction.mode(run.monitor)
-    rules: list[Callback] = [] if any(isinstance(cb, InitialLossCheck) for cb in callbacks or []) else [InitialLossCheck()]
+    rules: list[Callback] = (
+        [] if any(isinstance(cb, InitialLossCheck) for cb in callbacks or []) else [InitialLossCheck()]
+    )
     run.diagnostics = None
     if cfg.diagnostics:
         from .diagnostics import DiagnosticsCollector
 
         run.diagnostics = DiagnosticsCollector(seed=cfg.seed)
         rules.append(run.diagnostics)
-    rules += [BestEpoch(run.monitor, mode, cfg.min_delta, restore=cfg.restore_best), StopOnNonFinite(),
-              ScheduleStep(run.monitor)]
+    rules += [
+        BestEpoch(run.monitor, mode, cfg.min_delta, restore=cfg.restore_best),
+        StopOnNonFinite(),
+        ScheduleStep(run.monitor),
+    ]
     if cfg.early_stopping is not None:
         rules.append(EarlyStopping(run.monitor, mode, cfg.early_stopping, cfg.min_delta))
     was_flushing = _denormals_flushed()
@@ -253,7 +258,9 @@ def batch_size_for(batch_size: int | str, n_train: int) -> int:
     return n_train if batch_size == "full" else min(int(batch_size), n_train)
 
 
-def _eval_row(run: Prepared, epoch: int, step: int, lr: float, train: tuple[float, float] | None = None) -> dict[str, Any]:
+def _eval_row(
+    run: Prepared, epoch: int, step: int, lr: float, train: tuple[float, float] | None = None
+) -> dict[str, Any]:
     sp, model, loss = run.splits, run.model, run.loss
     row: dict[str, Any] = {"epoch": epoch, "step": step, "lr": float(lr)}
     classification = run.dataset.task == "classification"
@@ -285,7 +292,11 @@ def _final_metrics(run: Prepared) -> dict[str, float]:
     """
     sp, model, loss = run.splits, run.model, run.loss
     out: dict[str, float] = {}
-    for split, X, y in (("eval_train", sp.X_train, sp.y_train), ("val", sp.X_val, sp.y_val), ("test", sp.X_test, sp.y_test)):
+    for split, X, y in (
+        ("eval_train", sp.X_train, sp.y_train),
+        ("val", sp.X_val, sp.y_val),
+        ("test", sp.X_test, sp.y_test),
+    ):
         if len(X) == 0:
             continue
         for key, value in evaluate(model, loss, X, y, task=run.dataset.task).items():

@@ -112,7 +112,9 @@ def smooth(losses: np.ndarray, beta: float = 0.98) -> np.ndarray:
     return out
 
 
-def suggest(lrs: np.ndarray, smoothed: np.ndarray, iters: int) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+def suggest(
+    lrs: np.ndarray, smoothed: np.ndarray, iters: int
+) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     """steep, minimum and valley suggestions (fastai's rules) and the (lr, loss) points to mark.
 
     Raises TrainingError when the usable window is too short to read anything from.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 
-def evaluate(model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 2048, task: str | None = None) -> dict[str, float]:
+def evaluate(
+    model, loss, X: np.ndarray, y: np.ndarray, batch_size: int = 2048, task: str | None = None
+) -> dict[str, float]:
     """Metrics of ``model`` on (X, y) in evaluation mode (dropout off, running batch-norm statistics).
 
     ``task`` defaults to the loss's; a regression run with binary cross-entropy on targets in [0, 1]

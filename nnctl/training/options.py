@@ -111,8 +111,9 @@ class Option:
 
             check_range("run", self.name, value, self.low, self.high, high_inclusive=self.high_inclusive)
         if self.max_length is not None and isinstance(value, str) and len(value) > self.max_length:
-            raise ConfigError(f"{self.name}={short(value, 40)} has {len(value)} characters; allowed: at most "
-                              f"{self.max_length}")
+            raise ConfigError(
+                f"{self.name}={short(value, 40)} has {len(value)} characters; allowed: at most {self.max_length}"
+            )
 
     def expected(self, bounds: bool = False) -> str:
         """What the option takes, for messages: ``expected a number or 'auto'``, ``expected an
@@ -162,59 +163,162 @@ MONITORS = ("val_loss", "val_acc", "train_loss", "train_acc", "val_mae")
 #: every run option, in the order of the help and of config.json
 OPTIONS: tuple[Option, ...] = (
     # data
-    Option("data", str, "digits", "Dataset, e.g. spiral:classes=5, or a .csv/.npz file.", DATA, registry="datasets",
-           text_numbers=True, metavar="SPEC|FILE"),
-    Option("target", str, None, "Target column of a CSV file (or label array of an NPZ file).", DATA, nullable=True,
-           metavar="COLUMN"),
-    Option("task", str, "auto", "Task: auto (from the targets), classification or regression.", DATA,
-           choices=("auto", "classification", "regression")),
+    Option(
+        "data",
+        str,
+        "digits",
+        "Dataset, e.g. spiral:classes=5, or a .csv/.npz file.",
+        DATA,
+        registry="datasets",
+        text_numbers=True,
+        metavar="SPEC|FILE",
+    ),
+    Option(
+        "target",
+        str,
+        None,
+        "Target column of a CSV file (or label array of an NPZ file).",
+        DATA,
+        nullable=True,
+        metavar="COLUMN",
+    ),
+    Option(
+        "task",
+        str,
+        "auto",
+        "Task: auto (from the targets), classification or regression.",
+        DATA,
+        choices=("auto", "classification", "regression"),
+    ),
     Option("val_split", float, 0.1, "Fraction held out for validation.", DATA, low=0.0, high=1.0, high_inclusive=False),
     Option("test_split", float, 0.2, "Fraction held out for testing.", DATA, low=0.0, high=1.0, high_inclusive=False),
     Option("standardize", bool, True, "Standardize inputs with statistics of the training split.", DATA),
-    Option("augment", str, None, "Augmentations of training batches, e.g. shift:1,rotate:10.", DATA, nullable=True,
-           registry="augmentations"),
+    Option(
+        "augment",
+        str,
+        None,
+        "Augmentations of training batches, e.g. shift:1,rotate:10.",
+        DATA,
+        nullable=True,
+        registry="augmentations",
+    ),
     # model
-    Option("model", str, "mlp:128,64", "Model string: mlp:128,64 | dense:256,bn,relu,dense:10 | "
-           "conv:16x3,relu,maxpool:2,flatten,dense:10 | res(dense:64,relu,dense:64)x4.", MODEL, flags=("-m",),
-           text_numbers=True, metavar="MODEL"),
+    Option(
+        "model",
+        str,
+        "mlp:128,64",
+        "Model string: mlp:128,64 | dense:256,bn,relu,dense:10 | "
+        "conv:16x3,relu,maxpool:2,flatten,dense:10 | res(dense:64,relu,dense:64)x4.",
+        MODEL,
+        flags=("-m",),
+        text_numbers=True,
+        metavar="MODEL",
+    ),
     Option("activation", str, "relu", "Hidden activation.", MODEL, flags=("-a",), registry="activations"),
-    Option("init", str, "auto", "Weight initializer of every weight layer, the output layer too ('auto': He for "
-           "ReLU-like, LeCun for SELU, else Glorot; Glorot for the output layer).", MODEL, registry="initializers"),
+    Option(
+        "init",
+        str,
+        "auto",
+        "Weight initializer of every weight layer, the output layer too ('auto': He for "
+        "ReLU-like, LeCun for SELU, else Glorot; Glorot for the output layer).",
+        MODEL,
+        registry="initializers",
+    ),
     Option("bias_init", str, "zeros", "Bias initializer, e.g. constant:0.01.", MODEL, registry="initializers"),
     Option("dropout", float, 0.0, "Dropout rate after hidden layers.", MODEL, low=0.0, high=1.0, high_inclusive=False),
     Option("input_dropout", float, 0.0, "Dropout rate on the inputs.", MODEL, low=0.0, high=1.0, high_inclusive=False),
     Option("batch_norm", bool, False, "Batch norm after hidden dense layers.", MODEL),
     Option("dtype", str, "float32", "Floating-point type of the training.", MODEL, choices=("float32", "float64")),
     # objective and optimization
-    Option("loss", str, "auto", "Loss, from logits ('auto': cross_entropy for classes, mse otherwise).",
-           OPTIMIZATION, registry="losses"),
-    Option("optimizer", str, "adam", "Optimizer spec, e.g. adam:beta2=0.99.", OPTIMIZATION, flags=("-o",),
-           registry="optimizers"),
-    Option("lr", float, None, "Learning rate (overrides the optimizer's; none: the optimizer's default), or "
-           "'auto': the range test picks it (train only).", OPTIMIZATION, low=0.0, nullable=True, words=("auto",),
-           default_text="the optimizer's"),
+    Option(
+        "loss",
+        str,
+        "auto",
+        "Loss, from logits ('auto': cross_entropy for classes, mse otherwise).",
+        OPTIMIZATION,
+        registry="losses",
+    ),
+    Option(
+        "optimizer",
+        str,
+        "adam",
+        "Optimizer spec, e.g. adam:beta2=0.99.",
+        OPTIMIZATION,
+        flags=("-o",),
+        registry="optimizers",
+    ),
+    Option(
+        "lr",
+        float,
+        None,
+        "Learning rate (overrides the optimizer's; none: the optimizer's default), or "
+        "'auto': the range test picks it (train only).",
+        OPTIMIZATION,
+        low=0.0,
+        nullable=True,
+        words=("auto",),
+        default_text="the optimizer's",
+    ),
     Option("schedule", str, "constant", "Learning-rate schedule.", OPTIMIZATION, registry="schedules"),
     Option("clip_norm", float, None, "Clip gradients to this global L2 norm.", OPTIMIZATION, low=0.0, nullable=True),
     Option("clip_value", float, None, "Clip each gradient entry to [-v, v].", OPTIMIZATION, low=0.0, nullable=True),
     Option("l1", float, 0.0, "L1 strength λ (penalty λ·Σ|w|).", OPTIMIZATION, low=0.0),
     Option("l2", float, 0.0, "L2 strength λ (penalty λ/2·Σw²).", OPTIMIZATION, low=0.0),
     Option("epochs", int, 30, "Epochs.", OPTIMIZATION, flags=("-e",), low=0, high=MAX_EPOCHS),
-    Option("batch_size", int, 32, "Minibatch size; 1 = stochastic, 'full' = batch gradient descent.",
-           OPTIMIZATION, flags=("-b",), low=1, words=("full",),
-           expect="a positive integer (1 = stochastic) or 'full'"),
-    Option("early_stopping", int, None, "Stop after this many epochs without improvement (patience).",
-           OPTIMIZATION, low=1, nullable=True, expect="a patience >= 1 (epochs)"),
-    Option("monitor", str, "val_loss", "Metric for early stopping and the best epoch.", OPTIMIZATION,
-           choices=MONITORS),
+    Option(
+        "batch_size",
+        int,
+        32,
+        "Minibatch size; 1 = stochastic, 'full' = batch gradient descent.",
+        OPTIMIZATION,
+        flags=("-b",),
+        low=1,
+        words=("full",),
+        expect="a positive integer (1 = stochastic) or 'full'",
+    ),
+    Option(
+        "early_stopping",
+        int,
+        None,
+        "Stop after this many epochs without improvement (patience).",
+        OPTIMIZATION,
+        low=1,
+        nullable=True,
+        expect="a patience >= 1 (epochs)",
+    ),
+    Option("monitor", str, "val_loss", "Metric for early stopping and the best epoch.", OPTIMIZATION, choices=MONITORS),
     Option("min_delta", float, 0.0, "Smallest change that counts as an improvement.", OPTIMIZATION, low=0.0),
     Option("restore_best", bool, True, "Return the best epoch's weights, whatever stopped the run.", OPTIMIZATION),
     # run
-    Option("diagnostics", bool, False, "Record per-layer training-health statistics (diagnostics.csv) and warn "
-           "when a rule fires.", RUN),
+    Option(
+        "diagnostics",
+        bool,
+        False,
+        "Record per-layer training-health statistics (diagnostics.csv) and warn when a rule fires.",
+        RUN,
+    ),
     Option("seed", int, 0, "Random seed (data split, init, shuffling).", RUN, flags=("-s",), low=0),
-    Option("threads", int, None, "BLAS threads of the matrix products (recorded: the numbers depend on it).", RUN, low=1, high=1024, nullable=True, default_text="every core; 1 per sweep trial"),
-    Option("name", str, "", "Run name (the end of the run id).", RUN, max_length=MAX_NAME, text_numbers=True,
-           metavar="NAME"),
+    Option(
+        "threads",
+        int,
+        None,
+        "BLAS threads of the matrix products (recorded: the numbers depend on it).",
+        RUN,
+        low=1,
+        high=1024,
+        nullable=True,
+        default_text="every core; 1 per sweep trial",
+    ),
+    Option(
+        "name",
+        str,
+        "",
+        "Run name (the end of the run id).",
+        RUN,
+        max_length=MAX_NAME,
+        text_numbers=True,
+        metavar="NAME",
+    ),
     Option("results_dir", str, "results", "Where run directories go.", RUN, metavar="DIR"),
 )
 

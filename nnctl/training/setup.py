@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.layers.activations import ACTIVATIONS
 from ..core.errors import ConfigError
 from ..core.grammar import build_layers
 from ..core.initializers import INITIALIZERS
+from ..core.layers.activations import ACTIVATIONS
 from ..core.losses import LOSSES, Loss
 from ..core.model import Model
 from ..core.optimizers import OPTIMIZERS, Optimizer
@@ -121,7 +121,17 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         augment=augment.spec() if augment is not None else None,
     )
     return Prepared(
-        resolved, dataset, splits, model, loss, optimizer, schedule, regularizer, augment, rng_shuffle, rng_augment,
+        resolved,
+        dataset,
+        splits,
+        model,
+        loss,
+        optimizer,
+        schedule,
+        regularizer,
+        augment,
+        rng_shuffle,
+        rng_augment,
         monitor=monitor,
     )
 

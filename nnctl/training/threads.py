@@ -11,8 +11,8 @@ same bytes.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 def available_cores() -> int:

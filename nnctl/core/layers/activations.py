@@ -27,9 +27,9 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError, TrainingError
+from ..errors import TrainingError
 from ..initializers import Constant
-from ..registry import check_choice, check_range
+from ..registry import check_range
 from .base import LAYERS, BuildContext, Layer
 
 SQRT2 = math.sqrt(2.0)

@@ -44,7 +44,7 @@ MAX_OUTPUT_VALUES = 10_000_000
 class ParamSpec:
     """A parameter a layer declares at build time; the model allocates and initializes it."""
 
-    layer: "Layer"
+    layer: Layer
     name: str
     shape: tuple[int, ...]
     initializer: Any  # an Initializer component
@@ -139,7 +139,7 @@ class Layer(Component):
             ctx.n_params = total
         self.param_specs.append(ParamSpec(self, name, shape, initializer, fan_in, fan_out, regularize))
 
-    def children(self) -> list["Layer"]:
+    def children(self) -> list[Layer]:
         """Sub-layers of a container (residual block); empty for plain layers."""
         return []
 

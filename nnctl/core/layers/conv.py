@@ -87,9 +87,7 @@ def _parse_padding(padding) -> str | int:
     elif isinstance(padding, (int, float)) and not isinstance(padding, bool):
         if float(padding).is_integer() and padding >= 0:
             return int(padding)
-    raise ConfigError(
-        f"conv2d: padding={format_value(padding)} is not allowed; valid: same, valid, or an integer >= 0"
-    )
+    raise ConfigError(f"conv2d: padding={format_value(padding)} is not allowed; valid: same, valid, or an integer >= 0")
 
 
 def _pads(size: int, k: int, stride: int, padding: str | int) -> tuple[int, int, int]:

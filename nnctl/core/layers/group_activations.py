@@ -3,15 +3,11 @@ normalization over the features of a sample)."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..errors import ShapeError, TrainingError
-from ..registry import check_choice, check_range
-from .activations import ACTIVATIONS, SQRT2, INV_SQRT_2PI, Activation, _sigmoid
-from .base import BuildContext
-
+from ..errors import ShapeError
+from ..registry import check_range
+from .activations import ACTIVATIONS, Activation
 
 # --- not elementwise -----------------------------------------------------------------------------------
 
@@ -91,5 +87,3 @@ class Softmax(Activation):
         dx = dy - np.sum(dy * y, axis=1, keepdims=True)
         dx *= y
         return dx
-
-

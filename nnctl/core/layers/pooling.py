@@ -51,8 +51,7 @@ class _Pool2D(Layer):
         c, h, w = image_shape(self.name, input_shape)
         if self.size > h or self.size > w:
             raise ShapeError(
-                f"{self.name}: pool {self.size}x{self.size} is larger than the input image; "
-                f"got input shape {(c, h, w)}"
+                f"{self.name}: pool {self.size}x{self.size} is larger than the input image; got input shape {(c, h, w)}"
             )
         st = self._step
         return (c, (h - self.size) // st + 1, (w - self.size) // st + 1)

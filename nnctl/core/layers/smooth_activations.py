@@ -10,11 +10,8 @@ import math
 
 import numpy as np
 
-from ..errors import ShapeError, TrainingError
 from ..registry import check_choice, check_range
-from .activations import ACTIVATIONS, SQRT2, INV_SQRT_2PI, Activation, _sigmoid
-from .base import BuildContext
-
+from .activations import ACTIVATIONS, INV_SQRT_2PI, SQRT2, Activation, _sigmoid
 
 # --- smooth ReLU-like functions ----------------------------------------------------------------------
 
@@ -174,5 +171,3 @@ class GELU(Activation):
         d += 1.0
         d *= 0.5
         return d
-
-

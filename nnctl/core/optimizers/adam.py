@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 
-from ..registry import check_range
-from .base import OPTIMIZERS, Optimizer, _descend, _ema
+from .base import OPTIMIZERS, Block, Optimizer, _descend, _ema
 
 
 @OPTIMIZERS.register("adam")
@@ -26,8 +25,13 @@ class Adam(Optimizer):
     """
 
     def __init__(
-        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-        weight_decay: float = 0.0, amsgrad: bool = False,
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ):
         super().__init__(lr, weight_decay)
         self.beta1 = beta1
@@ -76,8 +80,13 @@ class AdamW(Adam):
     coupled_decay = False
 
     def __init__(
-        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-        weight_decay: float = 0.01, amsgrad: bool = False,
+        self,
+        lr: float = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+        amsgrad: bool = False,
     ):
         super().__init__(lr, beta1, beta2, eps, weight_decay, amsgrad)
 
@@ -99,8 +108,13 @@ class NAdam(Adam):
     """
 
     def __init__(
-        self, lr: float = 0.002, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-        momentum_decay: float = 0.004, weight_decay: float = 0.0,
+        self,
+        lr: float = 0.002,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        momentum_decay: float = 0.004,
+        weight_decay: float = 0.0,
     ):
         super().__init__(lr, beta1, beta2, eps, weight_decay, False)
         self.momentum_decay = momentum_decay

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..registry import check_range
 from .base import OPTIMIZERS, Optimizer, _descend, _ema
 
 
@@ -54,8 +51,13 @@ class RMSprop(Optimizer):
     """
 
     def __init__(
-        self, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
-        centered: bool = False, weight_decay: float = 0.0,
+        self,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        momentum: float = 0.0,
+        centered: bool = False,
+        weight_decay: float = 0.0,
     ):
         super().__init__(lr, weight_decay)
         self.alpha = alpha

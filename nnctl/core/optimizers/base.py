@@ -34,7 +34,6 @@ sets the CPU's flush-to-zero mode for the calling thread.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,13 +120,9 @@ class Optimizer(Component):
         if not isinstance(params, np.ndarray) or params.ndim != 1:
             raise ConfigError(f"{self.name}: setup expects one flat 1-D parameter buffer")
         if params.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
-            raise ConfigError(
-                f"{self.name}: dtype {params.dtype} is not supported; allowed: float32, float64"
-            )
+            raise ConfigError(f"{self.name}: dtype {params.dtype} is not supported; allowed: float32, float64")
         if not 0 <= n_decay <= params.size:
-            raise ConfigError(
-                f"{self.name}: n_decay={n_decay} is out of range; allowed: 0 <= n_decay <= {params.size}"
-            )
+            raise ConfigError(f"{self.name}: n_decay={n_decay} is out of range; allowed: 0 <= n_decay <= {params.size}")
         self.t = 0
         self.n_decay = int(n_decay)
         self.size = params.size
@@ -178,9 +173,7 @@ class Optimizer(Component):
         """One update of ``params`` in place; ``lr`` (the schedule's current rate) overrides ``self.lr``."""
         if getattr(self, "size", None) != params.shape[0]:
             self._require_setup()
-            raise ConfigError(
-                f"{self.name}: parameter buffer of size {params.shape[0]}, set up for {self.size}"
-            )
+            raise ConfigError(f"{self.name}: parameter buffer of size {params.shape[0]}, set up for {self.size}")
         self.t += 1
         lr = self.lr if lr is None else float(lr)
         self._begin_step()

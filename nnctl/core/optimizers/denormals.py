@@ -6,7 +6,6 @@ import ctypes
 import ctypes.util
 import platform
 
-
 _MXCSR_FTZ_DAZ = 0x8040  # flush-to-zero (bit 15) and denormals-are-zero (bit 6)
 _FENV_SIZE = 32  # sizeof(fenv_t) on glibc x86-64
 _MXCSR_OFFSET = 28  # the x87 environment takes 28 bytes; the 32-bit MXCSR follows
@@ -39,8 +38,6 @@ def flush_denormals(enable: bool = True) -> bool:
             return False
         check = (ctypes.c_uint8 * _FENV_SIZE)()
         libm.fegetenv(ctypes.byref(check))
-        return (ctypes.c_uint32.from_buffer(check, _MXCSR_OFFSET).value & _MXCSR_FTZ_DAZ) == (
-            wanted & _MXCSR_FTZ_DAZ
-        )
+        return (ctypes.c_uint32.from_buffer(check, _MXCSR_OFFSET).value & _MXCSR_FTZ_DAZ) == (wanted & _MXCSR_FTZ_DAZ)
     except (OSError, AttributeError, ValueError, TypeError):
         return False

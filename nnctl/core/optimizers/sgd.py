@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ..registry import check_range
-from .base import OPTIMIZERS, Optimizer, _descend, _ema
+from .base import OPTIMIZERS, Block, Optimizer, _descend
 
 
 @OPTIMIZERS.register("sgd")
@@ -33,9 +30,7 @@ class Momentum(Optimizer):
     changes lr, PyTorch's form rescales the whole accumulated step at once.
     """
 
-    def __init__(
-        self, lr: float = 0.01, momentum: float = 0.9, dampening: float = 0.0, weight_decay: float = 0.0
-    ):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, dampening: float = 0.0, weight_decay: float = 0.0):
         super().__init__(lr, weight_decay)
         self.momentum = momentum
         self.dampening = dampening
