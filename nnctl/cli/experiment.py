@@ -14,6 +14,7 @@ from ..core.errors import DataError
 from ..experiments.runner import experiment_folder, run_experiment
 from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_experiments
 from ..results.experiments import write_report
+from ..results.formatting import number
 from ..search import make_executor
 from . import render
 from .help import NnctlCommand
@@ -78,8 +79,8 @@ def run_command(
         p = "" if c.p != c.p else f", p = {c.p:.3g}"
         style = styles.get(c.verdict, "yellow")
         out.print(
-            f"{k}. {escape(c.text)}\n   left {render.fmt(sum(c.left) / len(c.left))}, right "
-            f"{render.fmt(sum(c.right) / len(c.right))}: effect {c.effect:+.4g} ± {render.fmt(c.noise)} "
+            f"{k}. {escape(c.text)}\n   left {number(sum(c.left) / len(c.left))}, right "
+            f"{number(sum(c.right) / len(c.right))}: effect {c.effect:+.4g} ± {number(c.noise)} "
             f"(n={c.n}{p}) → [{style}]{c.verdict}[/{style}]"
         )
     tests = sorted({c.test for c in outcome.judgement.comparisons})

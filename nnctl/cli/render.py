@@ -10,23 +10,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..results.formatting import number
 from ..training.callbacks import Callback
 
 
 def console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-            return f"{value:.{digits - 1}e}"
-        return f"{value:.{digits}f}"
-    return str(value)
 
 
 def layer_table(summary: list[dict[str, Any]], input_shape: tuple[int, ...], total: int) -> Table:
@@ -49,7 +38,7 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
     parts = [f"epoch {row['epoch']}/{epochs}"]
     for key in _SHOWN:
         if key in row and not (isinstance(row[key], float) and math.isnan(row[key])):
-            parts.append(f"{key}={fmt(row[key])}")
+            parts.append(f"{key}={number(row[key])}")
     if row.get("samples_per_second") and not math.isnan(row["samples_per_second"]):
         parts.append(f"{row['samples_per_second']:,.0f} samples/s")
     return "  ".join(parts)
@@ -125,7 +114,7 @@ def result_table(run_dir: str, result, metrics: dict[str, Any]) -> Table:
         "test_r2",
     ):
         if key in metrics:
-            table.add_row(key, fmt(metrics[key]))
+            table.add_row(key, number(metrics[key]))
     table.add_row("throughput", f"{result.samples_per_second:,.0f} samples/s (training steps)")
     table.add_row("seconds", f"{result.seconds:.1f}")
     table.add_row("results", str(run_dir))

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ..core.errors import ConfigError
+from ..results.formatting import number
 from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv, score_column
 from ..search import (
     SweepCallback,
@@ -270,14 +271,14 @@ def _leaderboard_table(board, state) -> Table:
         table.add_column(test, justify="right")
     table.add_column("s", justify="right")
     for rank, (_, row) in enumerate(board.iterrows(), 1):
-        score = render.fmt(float(row["score_mean"]))
+        score = number(float(row["score_mean"]))
         if seeds and not math.isnan(row["score_std"]):
-            score += f" ± {render.fmt(float(row['score_std']))}"
+            score += f" ± {number(float(row['score_std']))}"
         cells = [str(rank), row["trial_id"], *(_value(row[a]) for a in state.axes if a != "seed"), score]
         if seeds:
             cells.append(str(int(row["n"])))
         if test:
-            cells.append(render.fmt(float(row[f"{test}_mean"])))
+            cells.append(number(float(row[f"{test}_mean"])))
         cells.append(f"{row['seconds']:.1f}" if "seconds" in row else "-")
         table.add_row(*cells)
     return table
@@ -334,7 +335,7 @@ class SweepProgress(SweepCallback):
         elif not self.quiet:
             column, _ = score_column(state.monitor)
             params = " ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
-            detail = row.get("error") or f"{column}={render.fmt(row.get(column))}"
+            detail = row.get("error") or f"{column}={number(row.get(column))}"
             seconds = row.get("wall_seconds")
             self.out.print(
                 f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
@@ -351,5 +352,5 @@ class SweepProgress(SweepCallback):
         parts = [f"{state.count('running')} running", f"{state.count('failed')} failed"]
         best = state.best()
         if best is not None:
-            parts.append(f"best {render.fmt(best[score_column(state.monitor)[0]])}")
+            parts.append(f"best {number(best[score_column(state.monitor)[0]])}")
         return ", ".join(parts)

@@ -20,6 +20,7 @@ import pandas as pd
 from ..core.errors import ConfigError
 from ..core.layers.activations import ACTIVATIONS
 from ..results.experiments import trial_frames
+from ..results.formatting import value_label
 from ..results.store import sanitize_name
 from ..search import build_space, run_sweep
 from ..search.sweep import SweepCallback
@@ -77,15 +78,11 @@ class Outcome:
         groups: dict[str, list[TrialRecord]] = {}
         for trial in self.trials:
             sweep = trial.options["sweep"]
-            label = ", ".join(f"{k}={_short(trial.options.get(k))}" for k in axes.get(sweep, []))
+            label = ", ".join(f"{k}={value_label(trial.options.get(k))}" for k in axes.get(sweep, []))
             if len(self.sweeps) > 1:
                 label = f"{sweep}: {label}" if label else sweep
             groups.setdefault(label, []).append(trial)
         return list(groups.items())
-
-
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def experiment_folder(results_dir: str | Path, exp: Experiment, fast: bool) -> Path:

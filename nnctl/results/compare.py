@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..core.errors import ConfigError, DataError, suggestion
 from ..training.direction import higher_is_better
+from .formatting import mean_std, number, value_label
 from .outputs import write_output
 from .runs import RunRecord, load_run
 from .stats import welch_t_test
@@ -333,7 +333,7 @@ def group_table(frame: pd.DataFrame, config_keys: list[str], group_by: list[str]
     ]
     work = frame.copy()
     work["_group"] = [
-        ", ".join(f"{k}={_short(v)}" for k, v in zip(keys, values)) or "all"
+        ", ".join(f"{k}={value_label(v)}" for k, v in zip(keys, values)) or "all"
         for values in (work[keys].itertuples(index=False) if keys else [()] * len(work))
     ]
     rows = []
@@ -383,43 +383,17 @@ def sort_groups(grouped: Grouped, by: str | None = None, top: int | None = None)
     return grouped
 
 
-def _short(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def format_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value)).lower()
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        if v.is_integer() and abs(v) < 1e6:
-            return str(int(v))
-        return f"{v:.4g}"
-    return str(value)
-
-
-def format_mean_std(mean: float, std: float) -> str:
-    """``mean ± std`` with both rounded to the standard deviation's second significant digit
-    (0.9777 ± 0.007901 → 0.9777 ± 0.0079; 11 ± 4.243 → 11.0 ± 4.2); an exact mean keeps its form."""
-    if std == 0 or not math.isfinite(std):
-        return f"{format_value(mean)} ± 0"
-    decimals = min(max(0, 1 - math.floor(math.log10(abs(std)))), 8)
-    return f"{mean:.{decimals}f} ± {std:.{decimals}f}"
-
-
 def display_frame(frame: pd.DataFrame, grouped: Grouped | None = None) -> pd.DataFrame:
     """Strings for the terminal and Markdown; a grouped table shows ``mean ± std`` per metric.
     Resolved specs (``resolved_*``) stay in the CSV."""
     if grouped is None:
         frame = frame[[c for c in frame.columns if not str(c).startswith("resolved_")]]
-        return frame.apply(lambda col: col.map(format_value)).astype(str)
+        return frame.apply(lambda col: col.map(number)).astype(str)
     g = grouped.frame
     out = pd.DataFrame({"group": g["group"], "n": g["n"].astype(str)})
     for col in [c[: -len("_mean")] for c in g.columns if c.endswith("_mean")]:
         out[col] = [
-            format_value(m) if n < 2 or math.isnan(s) else format_mean_std(m, s)
+            number(m) if n < 2 or math.isnan(s) else mean_std(m, s)
             for m, s, n in zip(g[f"{col}_mean"], g[f"{col}_std"], g["n"])
         ]
     out["status"] = g["status"]
@@ -476,7 +450,7 @@ def curve_groups(records: list[RunRecord], frame: pd.DataFrame, keys: list[str])
     differ only by seed share a line (their mean) and a band (their range)."""
     by_label = dict(zip(run_labels(records), records))
     varying = [k for k in keys if k != "seed"]
-    levels = {k: list(dict.fromkeys(format_value(v) for v in frame[k])) for k in varying}
+    levels = {k: list(dict.fromkeys(number(v) for v in frame[k])) for k in varying}
     facet = None
     if len(varying) >= 2:
         fewest = min(varying, key=lambda k: len(levels[k]))
@@ -485,11 +459,11 @@ def curve_groups(records: list[RunRecord], frame: pd.DataFrame, keys: list[str])
     colour = [k for k in varying if k != facet]
     panels: dict[tuple, dict[tuple, tuple[str, list[RunRecord]]]] = {}
     for _, row in frame.iterrows():
-        panel = (_order(row[facet]), f"{facet}={format_value(row[facet])}") if facet else ((), "")
+        panel = (_order(row[facet]), f"{facet}={number(row[facet])}") if facet else ((), "")
         if len(colour) == 1:  # the legend's title names the key
-            name = format_value(row[colour[0]])
+            name = number(row[colour[0]])
         elif colour:
-            name = ", ".join(f"{k}={format_value(row[k])}" for k in colour)
+            name = ", ".join(f"{k}={number(row[k])}" for k in colour)
         else:
             name = "all runs" if "seed" in keys else row["run"]
         order = tuple(_order(row[k]) for k in colour) if colour else (name,)
@@ -539,7 +513,7 @@ def _common_title(records: list[RunRecord], keys: list[str]) -> str:
                 parts.append(
                     f"{value} epochs"
                     if key == "epochs"
-                    else f"lr {format_value(value)}"
+                    else f"lr {number(value)}"
                     if key == "lr"
                     else f"batch {value}"
                     if key == "batch_size"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from .formatting import number
 from .store import atomic_write_text
 
 
@@ -21,18 +22,12 @@ def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     return curve, diag
 
 
-def _fmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.4g}"
-
-
 def verdict_line(outcome) -> str:
     """``VERDICT (n seeds): first comparison, effect ± noise, test, p`` for terminals and reports."""
     parts = [f"{outcome.verdict}"]
     for c in outcome.judgement.comparisons:
         p = "" if math.isnan(c.p) else f", p = {c.p:.3g}"
-        parts.append(f"{c.text}: effect {c.effect:+.4g} ± {_fmt(c.noise)} (n={c.n}, {c.test}{p}) → {c.verdict}")
+        parts.append(f"{c.text}: effect {c.effect:+.4g} ± {number(c.noise)} (n={c.n}, {c.test}{p}) → {c.verdict}")
     return "\n".join(parts)
 
 
@@ -63,21 +58,21 @@ def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> 
     ]
     for c in outcome.judgement.comparisons:
         lines.append(
-            f"| `{c.text}` | {_fmt(sum(c.left) / len(c.left))} | {_fmt(sum(c.right) / len(c.right))} | "
-            f"{c.effect:+.4g} | {_fmt(c.noise)} | {c.n} | {c.test} | {_fmt(c.p)} | {c.verdict} |"
+            f"| `{c.text}` | {number(sum(c.left) / len(c.left))} | {number(sum(c.right) / len(c.right))} | "
+            f"{c.effect:+.4g} | {number(c.noise)} | {c.n} | {c.test} | {number(c.p)} | {c.verdict} |"
         )
     lines += ["", "| term | mean | sd over trials | n | values |", "|---|---:|---:|---:|---|"]
     for term in outcome.terms:
         values = [v for v in term.values if not math.isnan(v)]
         sd = statistics.stdev(values) if len(values) > 1 and term.selector.aggregate == "mean" else math.nan
-        shown = ", ".join(_fmt(v) for v in term.values[:12]) + (" …" if len(term.values) > 12 else "")
+        shown = ", ".join(number(v) for v in term.values[:12]) + (" …" if len(term.values) > 12 else "")
         lines.append(
-            f"| `{term.selector.text()}` | {_fmt(term.value)} | {_fmt(sd)} | {len(term.values) or '-'} | {shown} |"
+            f"| `{term.selector.text()}` | {number(term.value)} | {number(sd)} | {len(term.values) or '-'} | {shown} |"
         )
     lines += ["", "Sweeps: " + ", ".join(f"{label}: `{path.name}`" for label, path in outcome.sweeps.items()), ""]
     first = outcome.judgement.comparisons[0] if outcome.judgement.comparisons else None
     subtitle = outcome.verdict + (
-        "" if first is None else f" — {first.text}: effect {first.effect:+.3g} ± {_fmt(first.noise)}, n={first.n}"
+        "" if first is None else f" — {first.text}: effect {first.effect:+.3g} ± {number(first.noise)}, n={first.n}"
     )
     if plot_experiment(groups, exp.metrics, folder / "curves.png", exp.claim, subtitle) is not None:
         lines += [f"![{' and '.join(exp.metrics)} per group, mean over seeds with their range](curves.png)", ""]
