@@ -7,21 +7,20 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ..results import make_run_dir, plots, write_csv, write_json
-from ..results.store import check_results_dir
 from ..training.config import RunConfig
-from ..training.lr_find import RECOMMENDED, SUGGESTIONS, find_lr, why_recommended
+from ..training.lr_find import END, ITERS, RECOMMENDED, START, SUGGESTIONS
+from ..workflows import lr_find_run
 from . import render
 from .options import run_options
-
-CSV_COLUMNS = ["repeat", "step", "lr", "loss", "smoothed_loss"]
 
 
 @run_options
 def lr_find_command(
-    start: float = typer.Option(1e-7, "--start", help="First learning rate of the sweep."),
-    end: float = typer.Option(10.0, "--end", help="Last learning rate (approached, never exceeded)."),
-    iters: int = typer.Option(100, "--iters", help="Minibatch steps; lr grows by (end/start)^(1/iters) each step."),
+    start: float = typer.Option(START, "--start", metavar="LR", help="First learning rate of the sweep."),
+    end: float = typer.Option(END, "--end", metavar="LR", help="Last learning rate (approached, never exceeded)."),
+    iters: int = typer.Option(
+        ITERS, "--iters", metavar="N", help="Minibatch steps; lr grows by (end/start)^(1/iters) each step."
+    ),
     repeats: int = typer.Option(
         1, "--repeats", help="Run the test for this many seeds (seed, seed+1, ...) and report the spread."
     ),
@@ -33,39 +32,8 @@ def lr_find_command(
     The model's weights and optimizer state are restored afterwards; nothing is trained for later.
     """
     cfg = RunConfig.from_dict(run_flags or {})
-    plots.require_matplotlib()
-    check_results_dir(cfg.results_dir)  # fail before the test when its results cannot be written
-    tests, stats, lr = find_lr(cfg, repeats, start=start, end=end, iters=iters)
-    run_dir = make_run_dir(cfg.results_dir, cfg.name or "lr-find")
-    if repeats > 1:
-        rows = [dict(r, repeat=k) for k, t in enumerate(tests) for r in t.rows()]
-        write_csv(run_dir / "lr_find.csv", rows, CSV_COLUMNS)
-    else:
-        write_csv(run_dir / "lr_find.csv", tests[0].rows(), CSV_COLUMNS[1:])
-    write_json(
-        run_dir / "lr_find.json",
-        {
-            "run_id": run_dir.name,
-            "config": tests[0].config,
-            "lr_find": {
-                "start": start,
-                "end": end,
-                "iters": iters,
-                "repeats": repeats,
-                "beta": 0.98,
-                "stop_factor": 4.0,
-            },
-            "tests": [
-                {"seed": t.seed, "steps": t.steps, "stop_reason": t.stop_reason, "suggestions": t.suggestions}
-                for t in tests
-            ],
-            "spread": stats,
-            "recommended": RECOMMENDED,
-            "why": why_recommended(stats),
-            "lr": lr,
-        },
-    )
-    plots.plot_lr_find(tests, run_dir / "lr_find.png", RECOMMENDED, stats)
+    done = lr_find_run(cfg, repeats, start=start, end=end, iters=iters)
+    tests, stats, lr, run_dir = done.tests, done.stats, done.lr, done.run_dir
     out = render.console()
     if quiet:
         out.print(f"{lr:g}")
@@ -74,7 +42,7 @@ def lr_find_command(
     for t in tests:
         out.print(f"seed {t.seed}: {t.steps} steps; {t.stop_reason}")
     out.print(f"recommended: {RECOMMENDED} → --lr {lr:g}")
-    out.print(f"why: {why_recommended(stats)}")
+    out.print(f"why: {done.why}")
     out.print(f"results: {run_dir} (lr_find.csv, lr_find.json, lr_find.png)")
 
 

@@ -57,6 +57,8 @@ class ProgressReporter(Callback):
         self.last = ""
 
     def on_train_begin(self, run) -> None:
+        if not self.quiet:
+            self.console.print(layer_table(run.model.summary(), run.dataset.input_shape, run.model.n_params))
         if self.live:
             self.progress = Progress(
                 TextColumn("[bold]training"),

@@ -44,13 +44,16 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ConfigError, TrainingError
-from ..core.registry import check_range
+from ..core.errors import TrainingError
+from ..core.registry import check_int, check_range
 from .config import RunConfig
-from .loop import TrainStep
+from .loop import TrainStep, batch_size_for
 from .setup import Prepared, prepare
 
 SUGGESTIONS = ("valley", "steep", "minimum")
+#: the test's defaults (fastai's): rates from START towards END over ITERS steps, the smoothing
+#: factor of the loss and the stop rule (smoothed loss above STOP_FACTOR × its minimum)
+START, END, ITERS, BETA, STOP_FACTOR = 1e-7, 10.0, 100, 0.98, 4.0
 RECOMMENDED = "minimum"
 
 
@@ -197,11 +200,11 @@ def _generators(run: Prepared) -> list[np.random.Generator]:
 
 def range_test(
     run: Prepared,
-    start: float = 1e-7,
-    end: float = 10.0,
-    iters: int = 100,
-    beta: float = 0.98,
-    stop_factor: float = 4.0,
+    start: float = START,
+    end: float = END,
+    iters: int = ITERS,
+    beta: float = BETA,
+    stop_factor: float = STOP_FACTOR,
 ) -> RangeTest:
     """Run the range test on a prepared run and restore it exactly; returns a :class:`RangeTest`.
 
@@ -213,8 +216,7 @@ def range_test(
     check_range("lr-find", "end", end, start, low_inclusive=False)
     check_range("lr-find", "beta", beta, 0.0, 1.0, high_inclusive=False)
     check_range("lr-find", "stop_factor", stop_factor, 1.0, low_inclusive=False)
-    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 10:
-        raise ConfigError(f"lr-find: iters={iters!r} is not allowed; expected an integer >= 10")
+    iters = check_int("lr-find", "iters", iters, 10)
     model, opt, cfg = run.model, run.optimizer, run.config
     model.check_trainable()
     saved_model = model.state_dict()
@@ -237,7 +239,7 @@ def range_test(
 
 def _steps(run: Prepared, schedule: np.ndarray, beta: float, stop_factor: float):
     n = len(run.splits.X_train)
-    batch = n if run.config.batch_size == "full" else min(int(run.config.batch_size), n)
+    batch = batch_size_for(run.config.batch_size, n)
     step = TrainStep(run, batch)
     lrs, losses = [], []
     avg, best = 0.0, math.inf
@@ -282,8 +284,7 @@ def find_lr(
     The recommended rate is the ``RECOMMENDED`` suggestion (its geometric mean over repeats),
     rounded to 3 significant figures. ``cfg.lr`` is ignored: the test sets the rate at every step.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ConfigError(f"lr-find: repeats={repeats!r} is not allowed; expected an integer >= 1")
+    repeats = check_int("lr-find", "repeats", repeats, 1)
     base = cfg.replace(lr=None) if cfg.lr == "auto" else cfg
     tests, dataset = [], None
     for k in range(repeats):

@@ -1,0 +1,132 @@
+"""What ``nnctl train`` and ``nnctl lr-find`` do, as library calls the CLI and the Python API share.
+
+:func:`train_run` composes a run from its configuration, finds its learning rate first when
+``lr=auto``, trains it and records it in a new run directory; :func:`lr_find_run` runs the
+learning-rate range test and records it. Both print nothing: progress reaches the caller through
+training callbacks, and errors are the library's typed errors. A run that stops on an error or
+Ctrl-C outside the epoch loop still says so in its ``metrics.csv`` (``failed``/``interrupted``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .results import RunRecorder, make_run_dir, write_csv
+from .results.store import check_results_dir
+from .training import fit, prepare
+from .training.callbacks import Callback
+from .training.config import RunConfig
+from .training.loop import FitResult
+from .training.lr_find import (
+    BETA,
+    END,
+    ITERS,
+    RECOMMENDED,
+    START,
+    STOP_FACTOR,
+    RangeTest,
+    auto_lr,
+    find_lr,
+    summary,
+    why_recommended,
+)
+from .training.setup import Prepared
+from .training.threads import available_cores
+
+
+@dataclass
+class TrainOutcome:
+    """A trained and recorded run: where it is, the run itself (model included), what training gave."""
+
+    run_dir: Path
+    run: Prepared
+    result: FitResult
+    lr_test: RangeTest | None = None
+
+
+@dataclass
+class LrFindOutcome:
+    """A recorded range test: its directory, each seed's test, the spread, the recommended rate."""
+
+    run_dir: Path
+    tests: list[RangeTest]
+    stats: dict[str, dict[str, float]]
+    lr: float
+    why: str = field(default="")
+
+
+def with_threads(cfg: RunConfig) -> RunConfig:
+    """One run uses every core unless told otherwise; config.json records how many."""
+    return cfg if cfg.threads is not None else cfg.replace(threads=available_cores())
+
+
+def train_run(
+    cfg: RunConfig,
+    *,
+    given: dict[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+    on_lr_found: Callable[[RangeTest, float], None] | None = None,
+) -> TrainOutcome:
+    """Train ``cfg`` and record it under ``cfg.results_dir``; ``given`` (the options the user set,
+    as written) is kept in config.json, and ``on_lr_found`` hears the range test of ``lr=auto``."""
+    cfg = with_threads(cfg)
+    found = None
+    if cfg.lr == "auto":  # range test on the prepared run (restored afterwards), then its recommended rate
+        check_results_dir(cfg.results_dir)  # a results directory that cannot be written fails before the test
+        run, found, lr = auto_lr(cfg)
+        cfg = cfg.replace(lr=lr)
+        if on_lr_found is not None:
+            on_lr_found(found, lr)
+    else:
+        run = prepare(cfg)  # every configuration error surfaces here, before anything is written
+    run_dir = make_run_dir(cfg.results_dir, cfg.name, need_bytes=weights_bytes(run))
+    extra: dict[str, Any] = {"given": dict(given or {})}
+    if found is not None:
+        extra["lr_find"] = summary(found, cfg.lr)
+    recorder = RunRecorder(run_dir, extra)
+    try:
+        if found is not None:
+            write_csv(run_dir / "lr_find.csv", found.rows())
+        result = fit(run, [recorder, *callbacks])
+    except KeyboardInterrupt:  # outside the epoch loop (which records it itself)
+        recorder.abort("interrupted", "interrupted by the user")
+        raise
+    except BaseException as exc:  # a write that failed, a bug: the run says how it ended
+        recorder.abort("failed", f"{type(exc).__name__}: {exc}")
+        raise
+    return TrainOutcome(run_dir, run, result, found)
+
+
+def lr_find_run(
+    cfg: RunConfig, repeats: int = 1, *, start: float = START, end: float = END, iters: int = ITERS
+) -> LrFindOutcome:
+    """The range test for ``repeats`` seeds, recorded in a new directory under ``cfg.results_dir``."""
+    from .results.lr_find_dir import write_lr_find
+    from .results.plots import require_matplotlib
+
+    require_matplotlib()
+    check_results_dir(cfg.results_dir)  # fail before the test when its results cannot be written
+    tests, stats, lr = find_lr(cfg, repeats, start=start, end=end, iters=iters)
+    run_dir = make_run_dir(cfg.results_dir, cfg.name or "lr-find")
+    why = why_recommended(stats)
+    settings = {
+        "start": start,
+        "end": end,
+        "iters": iters,
+        "repeats": repeats,
+        "beta": BETA,
+        "stop_factor": STOP_FACTOR,
+    }
+    write_lr_find(run_dir, tests, stats, lr, settings, RECOMMENDED, why)
+    return LrFindOutcome(run_dir, tests, stats, lr, why)
+
+
+def weights_bytes(run: Prepared) -> int:
+    """About what weights.npz will take: the flat parameter buffer plus layer state (running
+    averages), counted without copying anything."""
+    model = run.model
+    state = sum(int(b.nbytes) for layer in model.iter_layers() for b in getattr(layer, "buffers", dict)().values())
+    return int(model.params.nbytes) + state
