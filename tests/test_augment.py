@@ -259,7 +259,7 @@ def test_unknown_op_suggests_the_closest_name():
         ("scale:low=1.2,high=1.1", ConfigError, "low=1.2 > high=1.1"),
         ("flip:p=2", ConfigError, "p=2.0 is out of range"),
         ("mixup:alpha=0", ConfigError, "alpha=0.0 is out of range"),
-        ("shift:pixels=-1", ConfigError, "pixels=-1 is out of range"),
+        ("shift:pixels=-1", ConfigError, "pixels=-1 is not allowed; expected an integer >= 0"),
     ],
 )
 def test_bad_specs_and_hyperparameters(spec, error, fragment):

@@ -18,17 +18,9 @@ import bisect
 import math
 
 from .errors import ConfigError, TrainingError
-from .registry import Component, Registry, check_choice, check_range, format_value, shown
+from .registry import Component, Registry, check_choice, check_int, check_range, format_value, shown
 
 SCHEDULES = Registry("schedule")
-
-
-def _count(component: str, key: str, value, low: int) -> int:
-    """An integer hyperparameter >= ``low`` (integral floats accepted), else ConfigError."""
-    check_range(component, key, value, low)
-    if isinstance(value, float) and not value.is_integer():
-        raise ConfigError(f"{component}: {key}={shown(value)} is not allowed; expected an integer >= {low}")
-    return int(value)
 
 
 class Schedule(Component):
@@ -91,7 +83,7 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1):
         super().__init__()
-        self.step_size = _count(self.name, "step_size", step_size, 1)
+        self.step_size = check_int(self.name, "step_size", step_size, 1)
         self.gamma = gamma
         check_range(self.name, "gamma", gamma, 0, 1, low_inclusive=False)
 
@@ -282,7 +274,7 @@ class ReduceOnPlateau(Schedule):
     ):
         super().__init__()
         self.factor = factor
-        self.patience = _count(self.name, "patience", patience, 0)
+        self.patience = check_int(self.name, "patience", patience, 0)
         self.min_lr = min_lr
         self.threshold = threshold
         self.mode = mode

@@ -129,17 +129,21 @@ def split_spec(spec: str) -> tuple[str, list[str], dict[str, str]]:
 
 def check_int(component: str, key: str, value: Any, low: int | None = None, high: int | None = None) -> int:
     """``value`` as an int when it is an integer (or an integral float) with ``low <= value <= high``;
-    otherwise ConfigError: ``<component>: <key>=<value> is not allowed; expected an integer`` for the
-    wrong type, :func:`check_range`'s message for a value out of range. One rule for every count
-    (epochs, patience, widths, steps, repeats)."""
+    otherwise ConfigError: ``<component>: <key>=<value> is not allowed; expected an integer >= low``
+    (or ``from low to high``). One rule for every count: epochs, patience, widths, steps, repeats."""
     integral = isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
-    if isinstance(value, bool) or not integral:
+    ok = integral and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value >= low
+    if ok and high is not None:
+        ok = value <= high
+    if not ok:
         prefix = f"{component}: " if component else ""
-        bounds = (
-            f" >= {low}" if low is not None and high is None else f" from {low} to {high}" if low is not None else ""
-        )
+        if low is None:
+            bounds = "" if high is None else f" <= {high:,}"
+        else:
+            bounds = f" >= {low:,}" if high is None else f" from {low:,} to {high:,}"
         raise ConfigError(f"{prefix}{key}={shown(value)} is not allowed; expected an integer{bounds}")
-    check_range(component, key, value, low, high)
     return int(value)
 
 

@@ -20,22 +20,15 @@ from and read the input there by bilinear interpolation (:func:`_sample`), with 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.errors import ConfigError, SpecError
-from ..core.registry import Component, Registry, check_range, format_value, parse_value
+from ..core.registry import Component, Registry, check_int, check_range, format_value, parse_value
 
 AUGMENTATIONS = Registry("augmentation")
-
-
-def _int(op: str, key: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
-        raise ConfigError(f"{op}: {key}={format_value(value)} is not allowed; expected an integer >= {low}")
-    check_range(op, key, value, low)
-    return int(value)
 
 
 def _bounds(op: str, low: float, high: float, *, positive: bool) -> tuple[float, float]:
@@ -168,7 +161,7 @@ class Shift(Augmentation):
     """Translate each image by whole pixels, dy, dx ~ U{−pixels, …, pixels}, zero fill."""
 
     def __init__(self, pixels: int = 1):
-        self.pixels = _int("shift", "pixels", pixels, 0)
+        self.pixels = check_int("shift", "pixels", pixels, 0)
 
     def transform(self, X, rng):
         dy, dx = rng.integers(-self.pixels, self.pixels + 1, size=(2, X.shape[0]))
@@ -184,7 +177,7 @@ class Crop(Augmentation):
     """
 
     def __init__(self, padding: int = 2):
-        self.padding = _int("crop", "padding", padding, 0)
+        self.padding = check_int("crop", "padding", padding, 0)
 
     def transform(self, X, rng):
         oy, ox = rng.integers(0, 2 * self.padding + 1, size=(2, X.shape[0]))
@@ -281,7 +274,7 @@ class Cutout(Augmentation):
     """
 
     def __init__(self, size: int = 2, p: float = 1.0):
-        self.size = _int("cutout", "size", size, 1)
+        self.size = check_int("cutout", "size", size, 1)
         check_range("cutout", "p", p, 0.0, 1.0)
         self.p = float(p)
 

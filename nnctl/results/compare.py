@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from ..core.errors import ConfigError, DataError, suggestion
+from ..core.registry import check_int
 from ..training.direction import higher_is_better
 from .formatting import mean_std, number, value_label
 from .outputs import write_output
@@ -275,8 +276,8 @@ def sort_table(
     frame: pd.DataFrame, by: str | None = None, top: int | None = None, metric: str | None = None
 ) -> pd.DataFrame:
     """Sort by a column (best first: descending for accuracies and R², ascending otherwise), keep ``top``."""
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
-        raise ConfigError(f"top={top!r} is not allowed; expected an integer >= 1")
+    if top is not None:
+        top = check_int("", "top", top, 1)
     if by is None and metric is not None:
         by = f"best_{metric}"
     if by is not None:
@@ -377,8 +378,7 @@ def sort_groups(grouped: Grouped, by: str | None = None, top: int | None = None)
             column, ascending=not higher_is_better(column[: -len("_mean")]), na_position="last", kind="stable"
         ).reset_index(drop=True)
     if top is not None:
-        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-            raise ConfigError(f"top={top!r} is not allowed; expected an integer >= 1")
+        top = check_int("", "top", top, 1)
         grouped.frame = grouped.frame.head(top)
     return grouped
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import ConfigError, suggestion
-from ..core.registry import quoted
+from ..core.registry import check_int, quoted
 from ..results.store import sanitize_name
 from ..training.config import RunConfig
 from .distributions import Distribution, is_distribution, parse_distribution, split_values
@@ -317,10 +317,9 @@ def _zip_groups(groups: Any, space: SearchSpace) -> list[list[str]]:
 
 def _positive_int(what: str, value: Any) -> int:
     """An integer 1..MAX_TRIALS given as an int or a digit string."""
-    ok = isinstance(value, (int, str)) and not isinstance(value, bool) and _UINT.fullmatch(str(value).strip())
-    if not ok or not 1 <= int(value) <= MAX_TRIALS:
-        raise ConfigError(f"{what}={value!r} is not allowed; expected an integer from 1 to {MAX_TRIALS}")
-    return int(value)
+    if isinstance(value, str) and _UINT.fullmatch(value.strip()):
+        value = int(value)
+    return check_int("", what, value, 1, MAX_TRIALS)
 
 
 def _seed(value: Any) -> int:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core.clipping import clip_by_global_norm, clip_by_value
 from ..core.errors import ConfigError
+from ..core.registry import check_int
 from .callbacks import Callback
 from .config import RunConfig
 from .setup import Prepared, prepare
@@ -71,10 +72,8 @@ def overfit_batch(cfg: RunConfig, n: int, max_steps: int = 500) -> OverfitResult
     the training-mode forward pass); regression when the loss falls below 1% of its initial value.
     Dropout layers written into the model string and optimizer weight decay are switched off too.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"overfit_batch={n!r} is not allowed; expected an integer >= 1 (samples)")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ConfigError(f"overfit_steps={max_steps!r} is not allowed; expected an integer >= 1")
+    n = check_int("", "overfit_batch", n, 1)
+    max_steps = check_int("", "overfit_steps", max_steps, 1)
     base = cfg.replace(lr=None) if cfg.lr == "auto" else cfg
     run = _without_regularization(prepare(unregularized(base)))
     if n > len(run.splits.X_train):
