@@ -123,7 +123,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import augment_preview, compare, components, experiment, lr_find, plot, summary, sweep, train  # noqa: F401  (commands register themselves)
+    from . import augment_preview, compare, components, experiment, lr_find, plot, report, summary, sweep, train  # noqa: F401  (commands register themselves)
 
 
 _register()

@@ -25,8 +25,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .. import __version__
+from ..core.errors import one_line
 from ..results.artifacts import read_run_partial, read_sweep_partial
+from ..results.runs import RunRecord
 from ..results.store import is_locked
 from .discover import Found, discover
 from .experiments import experiment_page, lrfind_page
@@ -88,8 +92,12 @@ class ModelBuilder:
         cached = self._runs.get(key)
         if cached is not None and cached[0] == stamp and cached[2]["status"] not in ("running", "incomplete"):
             return cached[1], cached[2]
-        record, problems = read_run_partial(path)
-        page = run_page(key, record, problems, where)
+        try:
+            record, problems = read_run_partial(path)
+            page = run_page(key, record, problems, where)
+        except Exception as exc:  # whatever a damaged directory holds, the page says so in one line
+            record = RunRecord(path, {}, pd.DataFrame(), {"status": "unreadable"})
+            page = run_page(key, record, [f"{path.name}: {type(exc).__name__}: {one_line(exc)}"], where)
         self._runs[key] = (stamp, record, page)
         return record, page
 
@@ -115,13 +123,13 @@ class ModelBuilder:
             "table": runs_table(records, pages),
             "sweeps": {},
             "experiments": {},
-            "lrfinds": {key: lrfind_page(key, path) for key, path in found.lrfinds.items()},
+            "lrfinds": {key: _guarded(key, path, lambda: lrfind_page(key, path)) for key, path in found.lrfinds.items()},
         }
         for key, path in found.sweeps.items():
-            model["sweeps"][key] = self._sweep(key, path, records, pages)
+            model["sweeps"][key] = _guarded(key, path, lambda: self._sweep(key, path, records, pages))
         for key, path in found.experiments.items():
             inside = [s for s in found.sweeps if s.startswith(key + "/")]
-            model["experiments"][key] = experiment_page(key, path, found.key, records, inside)
+            model["experiments"][key] = _guarded(key, path, lambda: experiment_page(key, path, found.key, records, inside))
         return model
 
     def _sweep(self, key: str, path: Path, records, pages) -> dict[str, Any]:
@@ -142,6 +150,15 @@ class ModelBuilder:
                                       "best": None, "best_epoch": None, "final": None, "test": None, "epochs": None,
                                       "seconds": None, "warnings": 0, "warning_text": [], "fit": None, "problems": []})
         return sweep_page(key, doc, frame, problems, trial_keys, records, pages, table)
+
+
+def _guarded(key: str, path: Path, build) -> dict[str, Any]:
+    """A page, or where building it failed on what a directory holds, a page saying so in one line."""
+    try:
+        return build()
+    except Exception as exc:
+        return {"key": key, "id": path.name, "problems": [f"{path.name}: {type(exc).__name__}: {one_line(exc)}"],
+                "broken": True}
 
 
 def build_model(items: list[str] | None = None, results_dir: str | os.PathLike = "results") -> dict[str, Any]:

@@ -50,7 +50,7 @@ def read_csv_partial(path: Path, numeric: bool = True) -> tuple[pd.DataFrame, li
         problems.append(f"{path.name}: the last line is cut off (left out)")
     if numeric and len(frame):
         for column in frame.columns:
-            if column in _TEXT_COLUMNS or frame[column].dtype != object:
+            if column in _TEXT_COLUMNS or pd.api.types.is_numeric_dtype(frame[column]):
                 continue
             converted = pd.to_numeric(frame[column], errors="coerce")
             bad = int((converted.isna() & frame[column].notna()).sum())
