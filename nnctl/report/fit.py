@@ -38,12 +38,16 @@ RECENT = 0.2  # the last fifth of the epochs
 RECENT_GAIN = 0.05
 
 
-def _at(curve: pd.DataFrame, column: str, epoch: int) -> float | None:
-    if column not in curve.columns:
-        return None
-    rows = curve.loc[curve["epoch"] == epoch, column]
-    value = float(rows.iloc[0]) if len(rows) else math.nan
-    return value if math.isfinite(value) else None
+class _Columns:
+    """A curve's columns as {epoch: value} (one lookup per number, not a pandas query)."""
+
+    def __init__(self, curve: pd.DataFrame):
+        epochs = [int(e) for e in curve["epoch"]]
+        self.columns = {c: dict(zip(epochs, curve[c].astype(float).tolist())) for c in curve.columns if c != "epoch"}
+
+    def __call__(self, column: str, epoch: int) -> float | None:
+        value = self.columns.get(column, {}).get(epoch, math.nan)
+        return value if math.isfinite(value) else None
 
 
 def fit_verdict(curve: pd.DataFrame, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -66,6 +70,8 @@ def fit_verdict(curve: pd.DataFrame, metrics: dict[str, Any] | None = None) -> d
         return {"verdict": "diverged" if status == "diverged" else "unknown",
                 "reason": "too few epochs to tell" + (" (the run diverged)" if status == "diverged" else ""),
                 "numbers": {}}
+    _at_cols = _Columns(valid)
+    _at = lambda frame, column, epoch: _at_cols(column, epoch)  # noqa: E731
     first, last = epochs[0], epochs[-1]
     best = metrics.get("best_epoch")
     if not isinstance(best, (int, float)) or isinstance(best, bool) or math.isnan(best) or int(best) not in epochs:

@@ -132,14 +132,15 @@ def point_curves(trials: list[dict[str, Any]], records: dict[str, RunRecord]) ->
         curves = [records[t["run"]].curve for t in members]
         series = {}
         for metric in CURVE_METRICS:
-            have = [c.set_index("epoch")[metric].rename(k) for k, c in enumerate(curves)
+            have = [dict(zip(c["epoch"].astype(int).tolist(), c[metric].astype(float).tolist())) for c in curves
                     if metric in c.columns and c[metric].notna().any()]
             if not have:
                 continue
-            table = pd.concat(have, axis=1).sort_index().dropna()
-            if table.empty:
+            common = sorted(set.intersection(*(set(e for e, v in h.items() if math.isfinite(v)) for h in have)))
+            if not common:
                 continue
-            series[metric] = {"epoch": [int(e) for e in table.index], "mean": table.mean(axis=1).tolist(),
+            table = np.array([[h[e] for h in have] for e in common])
+            series[metric] = {"epoch": common, "mean": table.mean(axis=1).tolist(),
                               "min": table.min(axis=1).tolist(), "max": table.max(axis=1).tolist()}
         values = {k: v for k, v in members[0]["values"].items() if k != "seed"}
         out.append({"point_id": point_id, "values": values, "n": len(members), "series": series,

@@ -104,7 +104,7 @@ function diagnosticsSection(run) {
     series: [{ name: 'ratio', x: d.grad_ratio.epoch, y: d.grad_ratio.value, colour: '#374151' }], logY: true, yName: 'ratio' })) : null;
   return section('Diagnostics: which layers vanish, die or saturate',
     h('p', { class: 'muted' }, 'Each heatmap: layers down (input at the top), epochs across, measured on a fixed probe of training samples in evaluation mode. ',
-      'A red × marks a cell where a diagnostics rule holds.'),
+      'A × marks a cell where a diagnostics rule holds (more than half of the units dead or saturated, an update ratio outside [1e-5, 1e-1], identical units after epoch 0; on the gradient-norm map, an epoch whose first/last gradient ratio is outside [1e-3, 1e3]).'),
     h('div', { class: 'grid2' }, maps), ratio,
     rules.length ? h('div', { class: 'card' }, h('h3', {}, 'Rules that fired'), h('table', { id: 'rules' },
       h('tr', {}, ['rule', 'layer', 'first epoch', 'epochs', 'value then', 'meaning'].map((t, i) => h('th', { class: i >= 2 && i <= 4 ? 'num' : null }, t))),
