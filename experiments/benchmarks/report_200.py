@@ -81,10 +81,10 @@ def main() -> None:
             print(f"| {name} | {statistics.median(times):.0f} | {min(times):.0f}–{max(times):.0f} | {errors} | {blocked} |")
 
 
-def tooling_asset() -> str:
+def tooling_asset() -> bytes:
     from nnctl.report.html import ECHARTS, asset
 
-    return asset(ECHARTS)
+    return asset(ECHARTS).encode("utf-8")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ function diagnosticsSection(run) {
     const bounded = ['dead', 'saturated', 'symmetry'].includes(m.stat);
     return h('div', { class: 'card', 'data-heatmap': m.stat },
       heatmapChart({ title: m.title + (m.log ? ' (log colour)' : ''), xLabels: m.epochs, yLabels: m.layers, cells, log: m.log,
-        marks: m.marks, xName: 'epoch', min: bounded ? 0 : undefined, max: bounded ? 1 : undefined,
+        marks: m.marks, xName: 'epoch', min: bounded || m.stat === 'act_std' ? 0 : undefined, max: bounded ? 1 : undefined,
         cls: m.layers.length > 10 ? 'tall' : '' }),
       h('div', { class: 'small muted' }, m.marks.length ? `× ${m.marks.length} cell(s) where a rule holds` : 'no rule fired here'));
   });
