@@ -29,6 +29,7 @@ def commands(run: str, path) -> dict[str, list[str]]:
         "plot --out": ["plot", run, "--out", str(path)],
         "compare-runs --plot": ["compare-runs", run, "--plot", str(path)],
         "compare-runs --csv": ["compare-runs", run, "--csv", str(path)],
+        "report --out": ["report", run, "--out", str(path)],
     }
 
 
@@ -53,9 +54,11 @@ def test_the_list_of_output_options_is_complete(a_run, tmp_path):
     assert output_options() == set(commands(a_run, tmp_path / "x"))
 
 
-@pytest.mark.parametrize("which", ["augment-preview --out", "plot --out", "compare-runs --plot", "compare-runs --csv"])
+@pytest.mark.parametrize(
+    "which", ["augment-preview --out", "plot --out", "compare-runs --plot", "compare-runs --csv", "report --out"]
+)
 def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_path):
-    suffix = ".csv" if which.endswith("--csv") else ".png"
+    suffix = ".csv" if which.endswith("--csv") else ".html" if which.startswith("report") else ".png"
     victim = tmp_path / f"passwd{suffix}"
     victim.write_bytes(UNRELATED)
     os.chmod(victim, 0o644)
@@ -65,7 +68,8 @@ def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_pat
     assert victim.read_bytes() == UNRELATED and sorted(p.name for p in tmp_path.iterdir()) == [victim.name]
     forced = runner.invoke(app, commands(a_run, victim)[which] + ["--force"])
     assert forced.exit_code == 0, forced.output
-    assert victim.read_bytes() != UNRELATED and is_own_output(victim, "table" if suffix == ".csv" else "picture")
+    kind = {".csv": "table", ".html": "report"}.get(suffix, "picture")
+    assert victim.read_bytes() != UNRELATED and is_own_output(victim, kind)
     again = runner.invoke(app, commands(a_run, victim)[which])  # nnctl's own file: replaced without --force
     assert again.exit_code == 0, again.output
 

@@ -140,7 +140,7 @@ def _root(
 def _register() -> None:
     """Every command, in the order ``nnctl --help`` lists them. Command modules never import this
     one: they define functions (and the sweep/experiment sub-apps), registered here."""
-    from . import augment_preview, compare, components, data, experiment, lr_find, plot, summary, sweep, train
+    from . import augment_preview, compare, components, data, experiment, lr_find, plot, report, summary, sweep, train
 
     for name, function in (
         ("train", train.train_command),
@@ -150,6 +150,8 @@ def _register() -> None:
         ("augment-preview", augment_preview.augment_preview_command),
         ("summary", summary.summary_command),
         ("list", components.list_command),
+        ("report", report.report_command),
+        ("view", report.view_command),
     ):
         app.command(name, cls=NnctlCommand)(function)
     app.command("components", cls=NnctlCommand, hidden=True, help="Alias of 'list'.")(components.list_command)

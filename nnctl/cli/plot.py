@@ -1,4 +1,5 @@
-"""``nnctl plot``: one run's learning curves (loss and accuracy, training vs validation) to PNG."""
+"""``nnctl plot``: one run's learning curves (loss and accuracy, training vs validation), or with
+``--diagnostics`` its per-layer heatmaps, to PNG or SVG."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import typer
 
 from ..core.errors import DataError
 from ..results import load_run, plots
+from ..results.artifacts import read_diagnostics
 from ..results.compare import describe_run, resolve_runs
+from ..results.layer_stats import plot_diagnostics
 from ..results.outputs import check_output
 from . import render
 
@@ -21,6 +24,12 @@ def plot_command(
     ),
     results_dir: str = typer.Option("results", "--results-dir", help="Where run ids are looked up."),
     force: bool = typer.Option(False, "--force", help="Replace --out even if it is not a file nnctl wrote."),
+    diagnostics: bool = typer.Option(
+        False,
+        "--diagnostics",
+        help="Draw the per-layer heatmaps of diagnostics.csv instead (gradient norm, activation std, dead and "
+        "saturated units, update ratio). [default --out: <run>/diagnostics.png]",
+    ),
 ) -> None:
     """Draw loss and accuracy per epoch, training dashed and validation solid, with the best epoch marked."""
     plots.require_matplotlib()
@@ -30,5 +39,15 @@ def plot_command(
     if len(paths) != 1:
         raise DataError(f"'{run}' names {len(paths)} runs; plot takes one (use compare-runs --plot for several)")
     record = load_run(paths[0])
+    if diagnostics:
+        frame, problems = read_diagnostics(paths[0])
+        if frame.empty:
+            why = problems[0] if problems else "no diagnostics.csv"
+            raise DataError(f"run '{paths[0]}' has no diagnostics to draw ({why}); train it with --diagnostics")
+        written = plot_diagnostics(
+            frame, out if out is not None else paths[0] / "diagnostics.png", title=describe_run(record)
+        )
+        render.console().print(str(written))
+        return
     written = plots.plot_curves(record, out if out is not None else paths[0] / "curves.png", title=describe_run(record))
     render.console().print(str(written))

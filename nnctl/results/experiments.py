@@ -1,4 +1,5 @@
-"""Reading trial files for experiments, and writing an experiment's report (markdown + plot)."""
+"""Reading trial files for experiments, and writing an experiment's report (markdown, plot and
+``outcome.json``, the same numbers for machines: the report pages read it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 import pandas as pd
 
 from .formatting import number
-from .store import atomic_write_text
+from .store import atomic_write_text, write_json
+
+OUTCOME_JSON = "outcome.json"
 
 
 def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -32,8 +35,9 @@ def verdict_line(outcome) -> str:
 
 
 def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> Path:
-    """Write report.md (claim, verdict against the seed noise, numbers) and curves.png (the mean
-    curve of each group of trials with its seed band) into ``folder``."""
+    """Write report.md (claim, verdict against the seed noise, numbers), outcome.json (the same,
+    machine-readable, with each group's trials) and curves.png (the mean curve of each group of
+    trials with its seed band) into ``folder``."""
     from .plots import plot_experiment
 
     exp = outcome.experiment
@@ -76,6 +80,74 @@ def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> 
     )
     if plot_experiment(groups, exp.metrics, folder / "curves.png", exp.claim, subtitle) is not None:
         lines += [f"![{' and '.join(exp.metrics)} per group, mean over seeds with their range](curves.png)", ""]
+    write_json(folder / OUTCOME_JSON, outcome_document(folder, outcome, groups))
     path = folder / "report.md"
     atomic_write_text(path, "\n".join(lines))
     return path
+
+
+def outcome_document(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> dict[str, Any]:
+    """outcome.json: the claim, the expectation, the verdict, each comparison's numbers and the
+    trials of each group (their directories relative to the experiment's folder)."""
+    exp = outcome.experiment
+
+    def where(path: Path | None) -> str | None:
+        if path is None:
+            return None
+        try:
+            return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values) if values else math.nan
+
+    return {
+        "generator": "nnctl",
+        "experiment": exp.name,
+        "claim": exp.claim,
+        "hypothesis": exp.hypothesis,
+        "source": exp.source,
+        "expectation": exp.expect.text,
+        "metrics": list(exp.metrics),
+        "fast": outcome.fast,
+        "seeds": outcome.seeds,
+        "verdict": outcome.verdict,
+        "alpha": 0.05,
+        "comparisons": [
+            {
+                "text": c.text,
+                "op": c.op,
+                "left": c.left,
+                "right": c.right,
+                "left_mean": mean(c.left),
+                "right_mean": mean(c.right),
+                "effect": c.effect,
+                "noise": c.noise,
+                "n": c.n,
+                "test": c.test,
+                "t": c.t,
+                "df": c.df,
+                "p": c.p,
+                "verdict": c.verdict,
+                "seeds": [str(s) for s in c.seeds],
+            }
+            for c in outcome.judgement.comparisons
+        ],
+        "terms": [{"selector": t.selector.text(), "value": t.value, "values": list(t.values)} for t in outcome.terms],
+        "groups": [
+            {
+                "label": label,
+                "trials": [
+                    {
+                        "trial_id": Path(t.path).name if t.path else None,
+                        "path": where(t.path),
+                        "seed": t.options.get("seed"),
+                    }
+                    for t in trials
+                ],
+            }
+            for label, trials in groups
+        ],
+        "sweeps": {label: where(path) for label, path in outcome.sweeps.items()},
+    }
