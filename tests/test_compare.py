@@ -13,15 +13,14 @@ from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import write_csv, write_json
 from nnctl.results.compare import (
     differing_keys,
-    display_frame,
-    group_table,
     load_runs,
     resolve_runs,
     runs_table,
     sort_table,
-    to_markdown,
 )
+from nnctl.results.grouping import group_table
 from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
+from nnctl.results.tables import display_frame, to_markdown
 
 runner = CliRunner()
 

@@ -60,7 +60,7 @@ def test_lr_find_png_single_and_repeats(tmp_path):
 
 
 def test_compare_png(run_dir, tmp_path):
-    from nnctl.results.compare import CurveGroups
+    from nnctl.results.curve_groups import CurveGroups
 
     rec = load_run(run_dir)
     groups = CurveGroups([("", [("a", [rec]), ("b", [rec])])], None, ["x"], "digits")
@@ -102,11 +102,11 @@ def sweep_24(tmp_path_factory):
 
 @pytest.mark.parametrize("metric", ["val_acc", "val_loss"])
 def test_24_trials_give_a_picture_where_every_curve_is_visible_and_the_legend_covers_nothing(sweep_24, metric):
-    from nnctl.results import compare
+    from nnctl.results import compare, curve_groups
 
     records = compare.load_runs(compare.resolve_runs(["sweep"], sweep_24))
     frame, keys = compare.runs_table(records, metric)
-    groups = compare.curve_groups(records, frame, keys)
+    groups = curve_groups.curve_groups(records, frame, keys)
     assert groups.facet == "lr" and groups.colour == ["init"]
     assert [p for p, _ in groups.panels] == ["lr=0.003", "lr=0.03", "lr=0.3"]
     assert all(len(lines) == 4 and all(len(runs) == 2 for _, runs in lines) for _, lines in groups.panels)

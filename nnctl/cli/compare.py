@@ -12,7 +12,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from ..core.errors import ConfigError
-from ..results import compare, plots
+from ..results import compare, curve_groups, grouping, plots, tables
 from ..results.outputs import check_output
 from . import render
 
@@ -60,17 +60,17 @@ def compare_command(
     frame, keys = compare.runs_table(records, metric, goal)
     grouped = None
     if group_by:
-        grouped = compare.group_table(frame, keys, [k.strip() for k in group_by.split(",") if k.strip()], metric)
-        grouped = compare.sort_groups(grouped, sort, top)
-        export, shown = grouped.frame, compare.display_frame(frame, grouped)
+        grouped = grouping.group_table(frame, keys, [k.strip() for k in group_by.split(",") if k.strip()], metric)
+        grouped = grouping.sort_groups(grouped, sort, top)
+        export, shown = grouped.frame, tables.display_frame(frame, grouped)
     else:
         export = compare.sort_table(frame, sort, top, metric)
-        shown = compare.display_frame(export)
+        shown = tables.display_frame(export)
     if csv is not None:
-        compare.write_table_csv(export, csv)
+        tables.write_table_csv(export, csv)
     out = render.console()
     if markdown:
-        out.print(compare.to_markdown(shown).rstrip("\n"), markup=False, highlight=False)
+        out.print(tables.to_markdown(shown).rstrip("\n"), markup=False, highlight=False)
     else:
         title = f"{len(records)} runs" + (f", grouped by {group_by}" if group_by else "")
         table = _rich_table(shown, title)
@@ -84,7 +84,7 @@ def compare_command(
         out.print(_welch_line(grouped.welch), markup=False)
     if plot is not None:
         shown_runs = frame if grouped is not None else export
-        groups = compare.curve_groups(records, shown_runs, keys)
+        groups = curve_groups.curve_groups(records, shown_runs, keys)
         written = plots.plot_compare(groups, plot, metric, log=log, ylim=_limits(ylim))
         out.print(f"plot: {written}", markup=False)
 

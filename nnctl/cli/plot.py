@@ -11,7 +11,8 @@ import typer
 from ..core.errors import DataError
 from ..results import load_run, plots
 from ..results.artifacts import read_diagnostics
-from ..results.compare import describe_run, resolve_runs
+from ..results.compare import resolve_runs
+from ..results.curve_groups import describe_run
 from ..results.layer_stats import plot_diagnostics
 from ..results.outputs import check_output
 from . import render

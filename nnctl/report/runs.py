@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from ..results import compare
+from ..results import compare, curve_groups
 from ..results.artifacts import read_diagnostics, read_run_partial
 from ..results.layer_stats import fired, grad_ratio, heatmaps
 from ..results.runs import RunRecord
@@ -67,7 +67,7 @@ def run_page(key: str, record: RunRecord, problems: list[str], where: str | None
         "where": where,
         "status": status,
         "stop_reason": record.metrics.get("stop_reason"),
-        "title": compare.describe_run(record) if cfg else "",
+        "title": curve_groups.describe_run(record) if cfg else "",
         "problems": problems,
         "config": cfg,
         "given": record.config.get("given") or {},

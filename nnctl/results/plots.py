@@ -198,7 +198,7 @@ def compare_figure(
     """Several runs' curves of ``metric``: one panel per value of the facet key, one colour per line
     (a value of the other differing keys), the mean over a line's runs (seeds) with their min–max
     as a band, validation solid and the training counterpart dashed; the legend sits outside the
-    data. ``groups`` is a :class:`~nnctl.results.compare.CurveGroups`. Loss axes start their
+    data. ``groups`` is a :class:`~nnctl.results.curve_groups.CurveGroups`. Loss axes start their
     automatic y range after epoch 0 (whose loss would squash the rest); ``log`` and ``ylim`` set
     the axis by hand.
     """
