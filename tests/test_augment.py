@@ -4,15 +4,8 @@ import numpy as np
 import pytest
 
 from nnctl.core.errors import ConfigError, SpecError, UnknownComponentError
-from nnctl.data.augment import (
-    AUGMENTATIONS,
-    Mixup,
-    Pipeline,
-    _about_centre,
-    _gaussian_matrix,
-    parse_augmentations,
-    shift_images,
-)
+from nnctl.data.augment import AUGMENTATIONS, Mixup, Pipeline, parse_augmentations
+from nnctl.data.image_geometry import about_centre, gaussian_matrix, shift_images
 
 # every op with settings that change every batch
 OPS = [
@@ -119,14 +112,14 @@ def test_brightness_adds_one_bounded_constant_per_sample():
 def test_rotation_by_90_degrees_about_the_centre_matches_rot90():
     X = images(np.float64, shape=(2, 1, 5, 5))
     quarter = np.array([[[0.0, -1.0], [1.0, 0.0]]] * 2)  # source = R·(p − c) + c: a clockwise turn
-    np.testing.assert_allclose(_about_centre(X, quarter), np.rot90(X, k=-1, axes=(2, 3)), atol=1e-12)
+    np.testing.assert_allclose(about_centre(X, quarter), np.rot90(X, k=-1, axes=(2, 3)), atol=1e-12)
 
 
 def test_bilinear_sampling_interpolates_between_pixels():
     X = np.zeros((1, 1, 1, 4))
     X[0, 0, 0] = [0.0, 10.0, 20.0, 30.0]
     half = np.array([[[0.5, 0.0], [0.0, 0.5]]])  # zoom ×2 about the centre (column 1.5)
-    out = _about_centre(X, half)
+    out = about_centre(X, half)
     np.testing.assert_allclose(out[0, 0, 0], [7.5, 12.5, 17.5, 22.5])
 
 
@@ -142,9 +135,9 @@ def test_cutout_zeros_exactly_a_size_squared_square_per_channel():
 
 
 def test_elastic_displacements_are_smooth_and_scaled_by_alpha():
-    G = _gaussian_matrix(10, 2.0)
+    G = gaussian_matrix(10, 2.0)
     np.testing.assert_allclose(G.sum(axis=1), 1.0)  # reflecting borders keep the mass
-    np.testing.assert_array_equal(_gaussian_matrix(4, 0.0), np.eye(4))
+    np.testing.assert_array_equal(gaussian_matrix(4, 0.0), np.eye(4))
     X = images(np.float64, shape=(4, 1, 12, 12))
     small = AUGMENTATIONS.get("elastic:alpha=1,sigma=3")(X, np.random.default_rng(0))
     large = AUGMENTATIONS.get("elastic:alpha=30,sigma=3")(X, np.random.default_rng(0))

@@ -2,7 +2,8 @@
 
 from .distributions import Distribution, parse_distribution, split_values
 from .executors import DaskExecutor, LocalExecutor, make_executor
-from .space import SearchSpace, Trial, build_space, canonical_spec, expand, parse_param, sweep_id, trial_id
+from .identity import canonical_spec, sweep_id, trial_id
+from .space import SearchSpace, Trial, build_space, expand, parse_param
 from .specfile import merge_specs, read_spec_file
 from .sweep import SweepCallback, SweepState, check_trials, plan, resume_sweep, run_sweep, space_of
 

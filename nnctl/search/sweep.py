@@ -34,7 +34,8 @@ from ..results.sweeps import (
 )
 from ..training import RunConfig, prepare
 from .distributions import Distribution
-from .space import SearchSpace, Trial, build_space, canonical_spec, expand, sweep_id
+from .identity import canonical_spec, sweep_id
+from .space import SearchSpace, Trial, build_space, expand
 
 
 class SweepCallback:
