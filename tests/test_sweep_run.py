@@ -124,7 +124,7 @@ class ThreadExecutor:
         return "threads"
 
     def submit(self, task):
-        self.submitted.append(task["trial_id"])
+        self.submitted.append(task.trial_id)
         return self.pool.submit(worker.run_trial, task)
 
     def wait(self, futures, timeout):

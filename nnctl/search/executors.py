@@ -18,11 +18,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-from typing import Any
 
 from ..core.errors import ConfigError
 from ..training.threads import available_cores
-from .worker import failed_outcome, init_worker, run_trial
+from .worker import TrialOutcome, TrialTask, failed_outcome, init_worker, run_trial
 
 DASK_MISSING = '--executor dask needs Dask; install it with: pip install "nnctl[dask]"'
 
@@ -69,7 +68,7 @@ class LocalExecutor:
         processes = f"{self.slots} local worker process{'es' if self.slots != 1 else ''}"
         return f"{processes} × {threads} BLAS thread{'s' if threads != 1 else ''}"
 
-    def submit(self, task: dict[str, Any]) -> cf.Future:
+    def submit(self, task: TrialTask) -> cf.Future:
         try:
             return self.pool.submit(run_trial, task)
         except cf.process.BrokenProcessPool:  # a worker died earlier: start a fresh pool
@@ -81,7 +80,7 @@ class LocalExecutor:
         done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
         return done
 
-    def outcome(self, future: cf.Future, task: dict[str, Any]) -> dict[str, Any]:
+    def outcome(self, future: cf.Future, task: TrialTask) -> TrialOutcome:
         try:
             return future.result()
         except cf.process.BrokenProcessPool as exc:
@@ -139,8 +138,8 @@ class DaskExecutor:
         workers = len(self.client.nthreads()) if self.client is not None else 0
         return f"Dask cluster at {self.scheduler} ({workers} workers, {self.slots} slots)"
 
-    def submit(self, task: dict[str, Any]):
-        key = f"nnctl-trial-{task['trial_id']}-{os.urandom(3).hex()}"
+    def submit(self, task: TrialTask):
+        key = f"nnctl-trial-{task.trial_id}-{os.urandom(3).hex()}"
         future = self.client.submit(run_trial, task, key=key, pure=False)
         self.pending.add(future)
         return future
@@ -154,7 +153,7 @@ class DaskExecutor:
             return set()
         return set(done)
 
-    def outcome(self, future, task: dict[str, Any]) -> dict[str, Any]:
+    def outcome(self, future, task: TrialTask) -> TrialOutcome:
         self.pending.discard(future)
         try:
             return future.result()

@@ -36,6 +36,7 @@ from ..training import RunConfig, prepare
 from .distributions import Distribution
 from .identity import canonical_spec, sweep_id
 from .space import SearchSpace, Trial, build_space, expand
+from .worker import TrialOutcome, TrialTask
 
 
 class SweepCallback:
@@ -178,7 +179,7 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
         state.executor = executor.describe()
     for cb in callbacks:
         cb.on_sweep_begin(state)
-    running: dict[Any, tuple[Trial, dict[str, Any]]] = {}
+    running: dict[Any, tuple[Trial, TrialTask]] = {}
     clean = False
     try:
         while todo or running:
@@ -242,21 +243,21 @@ def space_of(ref: str | Path, results_dir: str | Path = "results") -> SearchSpac
     return space
 
 
-def _task(state: SweepState, trial: Trial) -> dict[str, Any]:
+def _task(state: SweepState, trial: Trial) -> TrialTask:
     sweep = {"sweep_id": state.sweep_id, "trial_id": trial.trial_id, "point_id": trial.point_id, "params": trial.params}
     given = {**{k: trial.config[k] for k in state.space.base if k in trial.config}, **trial.params}
-    return {"trial_id": trial.trial_id, "config": trial.config, "extra": {"sweep": sweep, "given": given}}
+    return TrialTask(trial.trial_id, trial.config, {"sweep": sweep, "given": given})
 
 
 def _row(trial: Trial, status: str, metrics: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
     return sweep_row(trial.trial_id, trial.point_id, trial.params, status, metrics, **extra)
 
 
-def _record(state: SweepState, trial: Trial, outcome: dict[str, Any], callbacks: list[SweepCallback]) -> None:
+def _record(state: SweepState, trial: Trial, outcome: TrialOutcome, callbacks: list[SweepCallback]) -> None:
     """Write the trial's directory, then its sweep.csv row (in that order: the directory is the truth)."""
-    write_trial(state.path, trial.trial_id, outcome["files"], document=outcome["document"], metrics=outcome["metrics"])
+    write_trial(state.path, trial.trial_id, outcome.files, document=outcome.document, metrics=outcome.metrics)
     metrics = trial_metrics(state.path, trial.trial_id)  # as written: the same row a resumed sweep reads
-    row = _row(trial, outcome["status"], metrics, worker=outcome.get("worker"), error=outcome.get("error"))
+    row = _row(trial, outcome.status, metrics, worker=outcome.worker, error=outcome.error)
     state.rows[trial.trial_id] = row
     state.write()
     for cb in callbacks:

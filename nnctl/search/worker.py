@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,42 +78,57 @@ class _Recorder(RunRecorder):
         super()._write_metrics(metrics)
 
 
+@dataclass
+class TrialTask:
+    """What a worker is given: the trial's id, its run configuration (a RunConfig dict) and what its
+    config.json adds (the sweep id, the trial's axis values, the options the user set)."""
+
+    trial_id: str
+    config: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TrialOutcome:
+    """What a worker gives back, as data: the trial's status and error, its run directory as
+    ``{file name: bytes}`` (None when it failed before having one), a config.json document for a
+    failed trial, its metrics row and the worker that ran it."""
+
+    trial_id: str
+    status: str
+    error: str | None
+    files: dict[str, bytes] | None
+    document: dict[str, Any] | None
+    metrics: dict[str, Any]
+    worker: str
+
+
 def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_trial(task: dict[str, Any]) -> dict[str, Any]:
+def run_trial(task: TrialTask) -> TrialOutcome:
     """Prepare and fit one trial; return its outcome (never raises: a crash becomes status 'failed').
 
-    ``task``: trial_id, config (a RunConfig dict), extra (added to config.json, e.g. the sweep id
-    and the trial's axis values). The outcome: trial_id, status, error, files (the run directory
-    ``nnctl train`` would write, as ``{file name: bytes}``, recorded in a scratch directory named
-    by the trial id), metrics (its metrics row), worker.
+    The run directory ``nnctl train`` would write is recorded in a scratch directory named by the
+    trial id and travels back as bytes.
     """
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     t0 = time.perf_counter()
     try:
-        cfg = RunConfig.from_dict(task["config"])
+        cfg = RunConfig.from_dict(task.config)
         if cfg.threads is None:  # a sweep spreads its trials over the cores: one thread each
             cfg = cfg.replace(threads=1)
         run = prepare(cfg)
         with tempfile.TemporaryDirectory(prefix="nnctl-trial-") as scratch:
-            run_dir = Path(scratch) / task["trial_id"]
+            run_dir = Path(scratch) / task.trial_id
             run_dir.mkdir()
-            recorder = _Recorder(run_dir, task.get("extra") or {})
+            recorder = _Recorder(run_dir, task.extra)
             result = fit(run, [recorder])
             files = {
                 p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.startswith(".")
             }
-        return {
-            "trial_id": task["trial_id"],
-            "status": result.status,
-            "error": None,
-            "files": files,
-            "document": None,
-            "metrics": recorder.metrics,
-            "worker": worker_label(),
-        }
+        return TrialOutcome(task.trial_id, result.status, None, files, None, recorder.metrics, worker_label())
     except Exception as exc:  # any failure is the trial's result; the sweep goes on
         return failed_outcome(
             task, exc, started=started, seconds=time.perf_counter() - t0, details=traceback.format_exc()
@@ -120,14 +136,14 @@ def run_trial(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def failed_outcome(
-    task: dict[str, Any],
+    task: TrialTask,
     error: BaseException | str,
     *,
     started: str | None = None,
     seconds: float | None = None,
     details: str | None = None,
     worker: str | None = None,
-) -> dict[str, Any]:
+) -> TrialOutcome:
     """The outcome of a trial that raised (or whose worker died): status 'failed' and the error."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     message = " ".join(message.split())
@@ -138,15 +154,7 @@ def failed_outcome(
         "started": started,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    document = {"run_id": task["trial_id"], "config": task["config"], **(task.get("extra") or {})}
+    document = {"run_id": task.trial_id, "config": task.config, **task.extra}
     if details:
         document["traceback"] = details
-    return {
-        "trial_id": task["trial_id"],
-        "status": "failed",
-        "error": message,
-        "files": None,
-        "document": document,
-        "metrics": metrics,
-        "worker": worker or worker_label(),
-    }
+    return TrialOutcome(task.trial_id, "failed", message, None, document, metrics, worker or worker_label())
