@@ -57,3 +57,14 @@ def test_numeric_options_refuse_text_and_give_one_line(name):
         RunConfig.from_dict({name: "not-a-number"})
     assert "\n" not in str(info.value) and name in str(info.value)
     assert BY_NAME[name].expected() in str(info.value)
+
+
+def test_the_architecture_document_shows_a_real_declaration():
+    """docs/architecture.md's worked example is a declaration as it stands in options.py."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "architecture.md").read_text()
+    block = re.search(r"```python\n(    Option\(\"min_delta\".*?)\n```", doc, re.S)
+    assert block, "docs/architecture.md has no Option(...) example"
+    assert block.group(1) in (root / "nnctl" / "training" / "options.py").read_text()
