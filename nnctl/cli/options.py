@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..training.config import RunConfig, read_options_file
+from ..training.config import read_options_file
 from ..training.options import OPTIONS, Option
 
 
@@ -90,7 +90,3 @@ def read_config_file(path: Path) -> dict[str, Any]:
     """Options from a TOML or JSON file (parsed as data, never executed); see
     :func:`nnctl.training.config.read_options_file`."""
     return read_options_file(path)
-
-
-def config_from_flags(options: dict[str, Any]) -> RunConfig:
-    return RunConfig.from_dict(options)

@@ -9,11 +9,10 @@ only the configuration keys that differ between the runs (:func:`nnctl.results.c
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from ..results import compare, curve_groups
-from ..results.artifacts import read_diagnostics, read_run_partial
+from ..results.artifacts import read_diagnostics
 from ..results.layer_stats import fired, grad_ratio, heatmaps
 from ..results.runs import RunRecord
 from ..training.direction import higher_is_better
@@ -93,16 +92,6 @@ def _int(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return int(value)
-
-
-def read_runs(runs: dict[str, Path], where: dict[str, str]) -> tuple[dict[str, RunRecord], dict[str, dict[str, Any]]]:
-    """Read every run: their records (for tables and groups) and their pages."""
-    records, pages = {}, {}
-    for key, path in runs.items():
-        record, problems = read_run_partial(path)
-        records[key] = record
-        pages[key] = run_page(key, record, problems, where.get(key))
-    return records, pages
 
 
 def runs_table(

@@ -25,15 +25,6 @@ def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     return curve, diag
 
 
-def verdict_line(outcome) -> str:
-    """``VERDICT (n seeds): first comparison, effect ± noise, test, p`` for terminals and reports."""
-    parts = [f"{outcome.verdict}"]
-    for c in outcome.judgement.comparisons:
-        p = "" if math.isnan(c.p) else f", p = {c.p:.3g}"
-        parts.append(f"{c.text}: effect {c.effect:+.4g} ± {number(c.noise)} (n={c.n}, {c.test}{p}) → {c.verdict}")
-    return "\n".join(parts)
-
-
 def write_report(folder: Path, outcome, groups: list[tuple[str, list[Any]]]) -> Path:
     """Write report.md (claim, verdict against the seed noise, numbers), outcome.json (the same,
     machine-readable, with each group's trials) and curves.png (the mean curve of each group of

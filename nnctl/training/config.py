@@ -87,14 +87,6 @@ The fields, their defaults and their checks come from :data:`nnctl.training.opti
 RunConfig.MONITORS = MONITORS  # type: ignore[attr-defined]
 
 
-def parse_batch_size(value: Any) -> int | str:
-    """A positive integer (1 = stochastic gradient descent) or 'full' (batch gradient descent)."""
-    option = BY_NAME["batch_size"]
-    value = option.coerce(value)
-    option.check(value)
-    return value
-
-
 # --- option files ----------------------------------------------------------------------------------
 
 

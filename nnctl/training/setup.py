@@ -16,7 +16,7 @@ from ..core.errors import ConfigError
 from ..core.grammar import build_layers
 from ..core.initializers import INITIALIZERS
 from ..core.layers.activations import ACTIVATIONS
-from ..core.losses import LOSSES, Loss
+from ..core.losses import LOSSES, Loss, default_loss
 from ..core.model import Model
 from ..core.optimizers import OPTIMIZERS, Optimizer
 from ..core.regularizers import make_regularizer
@@ -70,14 +70,12 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
         INITIALIZERS.get(cfg.init)
     INITIALIZERS.get(cfg.bias_init)
 
-    loss_spec = cfg.loss
-    if loss_spec == "auto":
-        loss_spec = "cross_entropy" if dataset.task == "classification" else "mse"
+    loss_spec = default_loss(dataset.task) if cfg.loss == "auto" else cfg.loss
     loss = LOSSES.get(loss_spec)
     if loss.task != dataset.task and not _probability_targets(loss, dataset):
         raise ConfigError(
             f"loss '{loss.name}' is for {loss.task} but dataset '{dataset.name}' is a {dataset.task} task; "
-            f"use --loss {'cross_entropy' if dataset.task == 'classification' else 'mse'}"
+            f"use --loss {default_loss(dataset.task)}"
             + (" or --task classification" if loss.task == "classification" else "")
         )
     n_outputs = _n_outputs(dataset, loss)
