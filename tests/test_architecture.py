@@ -104,3 +104,17 @@ def test_the_core_and_the_training_know_nothing_of_the_terminal():
 @pytest.mark.parametrize("name", sorted(MODULES))
 def test_modules_stay_small(name):
     assert len(MODULES[name].read_text().splitlines()) <= MAX_LINES, name
+
+
+def test_starting_the_cli_imports_no_heavy_library():
+    """`nnctl --help` must start fast: pandas, matplotlib, SciPy and scikit-learn wait until a
+    command needs them."""
+    import subprocess
+    import sys
+
+    code = "import sys, nnctl.cli.app; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    heavy = {m for m in loaded if m.split(".")[0] in ("pandas", "matplotlib", "scipy", "sklearn", "pydantic", "torch")}
+    assert not heavy, sorted(heavy)[:10]

@@ -74,7 +74,7 @@ def test_unknown_commands_and_flags_are_usage_errors():
 
 def test_bad_option_values_say_what_was_received(tmp_path):
     err = one_line_error(["sweep", "grid", "--results-dir", tmp_path, "-p", "lr=0.1", "-w", "abc"])
-    assert err.startswith("error: Invalid value for '--workers' / '-w': ") and "integer; got 'abc'" in err
+    assert err.startswith("error: Invalid value for '--workers' / '-w': ") and "'abc'" in err and "int" in err
     err = one_line_error(["sweep", "grid", "--results-dir", tmp_path, "-p", "lr=0.1", "-w", "0"])
     assert err == "error: workers=0 is not allowed; expected an integer >= 1"
     err = one_line_error(["sweep", "random", "--results-dir", tmp_path, "-p", "lr=0.1,0.2", "--trials", "0"])
@@ -84,7 +84,7 @@ def test_bad_option_values_say_what_was_received(tmp_path):
     err = one_line_error(["lr-find", "--results-dir", tmp_path, "--start", "10", "--end", "1"])
     assert err == "error: lr-find: end=1.0 is out of range; allowed: 10.0 < end"
     err = one_line_error(["augment-preview", "--augment", "shift:1", "--samples", "0", "--out", tmp_path / "a.png"])
-    assert err.startswith("error: Invalid value for '--samples': ") and "greater than or equal to 1; got '0'" in err
+    assert err.startswith("error: Invalid value for '--samples': 0 is not in the range 1<=x<=32")
     assert not list(tmp_path.iterdir())  # nothing was started
 
 

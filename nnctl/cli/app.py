@@ -12,6 +12,7 @@ prints the traceback.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 
@@ -70,7 +71,7 @@ def _received(exc: Exception, args: list[str]) -> str:
             value = args[i + 1]
         elif "=" in arg and arg.split("=", 1)[0] in opts:
             value = arg.split("=", 1)[1]
-    if value is None or f"'{value}'" in exc.format_message():
+    if value is None or re.search(rf"(?<![\w.]){re.escape(value)}(?![\w.])", exc.format_message()):
         return ""
     return f"; got '{value}'"
 

@@ -12,7 +12,6 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from ..core.errors import ConfigError
-from ..results import compare, curve_groups, grouping, plots, tables
 from ..results.outputs import check_output
 from . import render
 
@@ -49,6 +48,8 @@ def compare_command(
     force: bool = typer.Option(False, "--force", help="Replace --csv/--plot files even if nnctl did not write them."),
 ) -> None:
     """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""
+    from ..results import compare, curve_groups, grouping, plots, tables
+
     if plot is not None:
         plots.require_matplotlib()
         check_output(plot, "picture", force=force)

@@ -11,11 +11,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..core.errors import DataError
-from ..experiments.runner import experiment_folder, run_experiment
 from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_experiments
-from ..results.experiments import write_report
 from ..results.formatting import number
-from ..search import make_executor
 from . import render
 from .help import NnctlCommand
 
@@ -66,6 +63,10 @@ def run_command(
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where the experiment's folder goes."),
 ) -> None:
     """Run the experiment's sweeps, check its expectation, print SUPPORTED / NOT SUPPORTED and write a report."""
+    from ..experiments.runner import experiment_folder, run_experiment
+    from ..results.experiments import write_report
+    from ..search import make_executor
+
     exp = find_experiment(experiment)
     folder = experiment_folder(results_dir, exp, fast)
     out = render.console()

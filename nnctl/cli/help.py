@@ -8,7 +8,24 @@ command's own first, then Data, Model, Optimization and Run for the run options)
 
 from __future__ import annotations
 
+import re
+
 from typer.core import TyperCommand
+
+#: a placeholder in help text for the names registered in a registry (``{kind}`` is the registry's
+#: key in :func:`~nnctl.cli.components.registries`), filled in when the help is shown
+CHOICES = "<choices:{}>"
+_CHOICES = re.compile(r"<choices:(\w+)>")
+
+
+def fill_choices(text: str) -> str:
+    """``text`` with every choices placeholder replaced by the registered names, sorted."""
+    if "<choices:" not in text:
+        return text
+    from .components import registries
+
+    found = registries()
+    return _CHOICES.sub(lambda m: ", ".join(sorted(found[m.group(1)].names())), text)
 
 
 class NnctlCommand(TyperCommand):
@@ -20,6 +37,7 @@ class NnctlCommand(TyperCommand):
             record = param.get_help_record(ctx)
             if record is None:
                 continue
+            record = (record[0], fill_choices(record[1]))
             panel = getattr(param, "rich_help_panel", None) or "Options"
             sections.setdefault(panel, []).append(record)
         for panel, rows in sections.items():

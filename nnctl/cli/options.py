@@ -17,13 +17,16 @@ import typer
 
 from ..training.config import read_options_file
 from ..training.options import OPTIONS, Option
+from .help import CHOICES
 
 
-def _help(option: Option, names: dict[str, list[str]]) -> str:
-    """The option's help, with its registered choices and its real default."""
+def _help(option: Option) -> str:
+    """The option's help, with its real default; the registered choices of a component option are
+    filled in when the help is shown (:data:`~nnctl.cli.help.CHOICES`), so that starting a command
+    does not import every registry."""
     text = option.help
     if option.registry:
-        text += f" Choices: {', '.join(sorted(names[option.registry]))}."
+        text += f" Choices: {CHOICES.format(option.registry)}."
     return text + f" [default: {option.shown_default()}]"
 
 
@@ -33,15 +36,8 @@ def _flag_names(option: Option) -> tuple[str, ...]:
     return (option.flag, *option.flags)
 
 
-def _registry_names() -> dict[str, list[str]]:
-    from .components import registries
-
-    return {kind: list(registry.names()) for kind, registry in registries().items()}
-
-
 def run_options(func):
     """Decorator: append the shared run flags and ``--config`` to a Typer command."""
-    names = _registry_names()
     sig = inspect.signature(func)
     params = [p for p in sig.parameters.values() if p.name != "run_flags"]
     for option in OPTIONS:
@@ -53,7 +49,7 @@ def run_options(func):
                     None,
                     *_flag_names(option),
                     metavar=option.placeholder,
-                    help=_help(option, names),
+                    help=_help(option),
                     rich_help_panel=option.panel,
                     show_default=False,
                 ),

@@ -9,11 +9,6 @@ from typing import Optional
 import typer
 
 from ..core.errors import DataError
-from ..results import load_run, plots
-from ..results.artifacts import read_diagnostics
-from ..results.compare import resolve_runs
-from ..results.curve_groups import describe_run
-from ..results.layer_stats import plot_diagnostics
 from ..results.outputs import check_output
 from . import render
 
@@ -33,6 +28,12 @@ def plot_command(
     ),
 ) -> None:
     """Draw loss and accuracy per epoch, training dashed and validation solid, with the best epoch marked."""
+    from ..results import load_run, plots
+    from ..results.artifacts import read_diagnostics
+    from ..results.compare import resolve_runs
+    from ..results.curve_groups import describe_run
+    from ..results.layer_stats import plot_diagnostics
+
     plots.require_matplotlib()
     if out is not None:
         check_output(out, "picture", force=force)

@@ -7,9 +7,6 @@ from typing import Optional
 
 import typer
 
-from ..report.html import render_page
-from ..report.model import build_model
-from ..report.server import _loopback, open_server, url_of
 from ..results.outputs import check_output, write_output
 from . import render
 
@@ -30,6 +27,9 @@ def report_command(
     force: bool = typer.Option(False, "--force", help="Replace --out even if nnctl did not write it."),
 ) -> None:
     """Write one HTML file that opens from disk with no network: runs, sweeps, experiments and range tests."""
+    from ..report.html import render_page
+    from ..report.model import build_model
+
     target = check_output(out if out is not None else results_dir / "report.html", "report", force=force)
     model = build_model(paths, results_dir)
     data = render_page(model, title).encode("utf-8")
@@ -58,6 +58,8 @@ def view_command(
 ) -> None:
     """Serve the report pages of --results-dir on 127.0.0.1, updated while runs and sweeps are in
     progress. Ctrl-C stops."""
+    from ..report.server import _loopback, open_server, url_of
+
     server = open_server(results_dir, host, port, poll)
     out = render.console()
     if not _loopback(host):

@@ -18,7 +18,6 @@ it at small files they serve themselves.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,6 +152,8 @@ def dataset_dir(name: str) -> Path:
 
 def sha256(path: Path, block: int = 1 << 20) -> str:
     """The SHA-256 of a file, read in blocks."""
+    import hashlib  # only when a file is checked
+
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(block):

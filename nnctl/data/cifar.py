@@ -22,7 +22,6 @@ training batches first, pixels divided by 255 to lie in [0, 1]; the splits are d
 
 from __future__ import annotations
 
-import tarfile
 import zlib
 from pathlib import Path, PurePosixPath
 
@@ -57,6 +56,8 @@ def _check_size(origin: str, name: str, size: int) -> None:
 
 def _from_archive(path: Path) -> dict[str, bytes]:
     """The wanted members of the archive at ``path``, by file name."""
+    import tarfile  # only when an archive is read
+
     found: dict[str, bytes] = {}
     try:
         with tarfile.open(path, mode="r|gz") as tar:  # a stream: each member is read as it passes

@@ -13,9 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
 from ..core.layers.activations import ACTIVATIONS
@@ -27,6 +25,9 @@ from ..search.sweep import SweepCallback
 from .expect import Selector, Term, matches
 from .spec import Experiment
 from .verdict import SUPPORTED, Judgement, judge
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass

@@ -1,18 +1,32 @@
-"""Run directories: the only code that reads or writes results on disk."""
+"""Run directories: the only code that reads or writes results on disk.
 
-from .runs import RunRecord, RunRecorder, load_run, provenance
-from .store import make_run_dir, read_json, read_weights, sanitize_name, write_csv, write_json, write_weights
+The names below load their module when first used, so that importing one light part of the
+results layer (say, the output-path checks a command makes at start-up) does not import pandas.
+"""
 
-__all__ = [
-    "RunRecord",
-    "RunRecorder",
-    "load_run",
-    "provenance",
-    "make_run_dir",
-    "read_json",
-    "read_weights",
-    "sanitize_name",
-    "write_csv",
-    "write_json",
-    "write_weights",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "RunRecord": "runs",
+    "RunRecorder": "runs",
+    "load_run": "runs",
+    "provenance": "runs",
+    "make_run_dir": "store",
+    "read_json": "store",
+    "read_weights": "store",
+    "sanitize_name": "store",
+    "write_csv": "store",
+    "write_json": "store",
+    "write_weights": "store",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'nnctl.results' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)

@@ -6,18 +6,21 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .formatting import number
 from .store import atomic_write_text, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 OUTCOME_JSON = "outcome.json"
 
 
 def trial_frames(path: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A trial's curve.csv and diagnostics.csv (empty frames when absent)."""
+    import pandas as pd
+
     if path is None:
         return pd.DataFrame(), pd.DataFrame()
     curve = pd.read_csv(path / "curve.csv") if (path / "curve.csv").is_file() else pd.DataFrame()

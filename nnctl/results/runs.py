@@ -15,10 +15,12 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .. import __version__
 from ..core.errors import DataError, NnctlError, one_line
@@ -240,6 +242,8 @@ def load_run(path: str | Path) -> RunRecord:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A CSV file of a run directory; an empty frame when it does not exist."""
+    import pandas as pd  # reading results needs pandas; training does not
+
     if not path.is_file():
         return pd.DataFrame()
     try:

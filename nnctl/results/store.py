@@ -18,6 +18,7 @@ drops when the process ends, however it ends.
 
 from __future__ import annotations
 
+import csv
 import errno
 import io
 import json
@@ -32,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..core.errors import ConfigError, DataError, RunFailure
 
@@ -300,15 +300,30 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    """Write rows as CSV atomically; ``columns`` fixes the order (missing values left empty)."""
-    frame = pd.DataFrame(rows)
-    if columns is not None:
-        present = [c for c in columns if c in frame.columns]
-        rest = [c for c in frame.columns if c not in columns]
-        frame = frame[present + rest]
+    """Write rows as CSV atomically; ``columns`` fixes the order of the columns the rows have (others
+    follow in the order they first appear; missing values, None and NaN are left empty). Floats
+    keep 10 significant digits. Written with the standard library: a training run needs no pandas."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        seen.update(dict.fromkeys(row))
+    order = [c for c in (columns or []) if c in seen] + [c for c in seen if c not in (columns or [])]
     buf = io.StringIO()
-    frame.to_csv(buf, index=False, float_format="%.10g")
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(order)
+    writer.writerows([[_cell(row.get(c)) for c in order] for row in rows])
     atomic_write_text(path, buf.getvalue())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else f"{value:.10g}"
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
 
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

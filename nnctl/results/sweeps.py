@@ -22,15 +22,17 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..core.errors import ConfigError, DataError, RunFailure
 from ..training.direction import mode
 from .runs import METRICS_COLUMNS
 from .store import atomic_write_bytes, check_results_dir, inside, read_json, write_csv, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
@@ -166,6 +168,8 @@ def _fsync_dir(path: Path) -> None:
 
 def trial_metrics(sweep_path: Path, trial_id: str) -> dict[str, Any] | None:
     """The metrics row of a written trial, or None when the trial has no directory yet."""
+    import pandas as pd
+
     path = Path(sweep_path) / TRIALS / trial_id / "metrics.csv"
     if not path.is_file():
         return None
@@ -211,6 +215,8 @@ def write_sweep_csv(sweep_path: Path, rows: list[dict[str, Any]], axes: list[str
 
 
 def read_sweep_csv(sweep_path: str | os.PathLike) -> pd.DataFrame:
+    import pandas as pd
+
     path = Path(sweep_path) / SWEEP_CSV
     if not path.is_file():
         raise DataError(f"'{sweep_path}' has no {SWEEP_CSV} yet")
@@ -230,6 +236,8 @@ def score_column(monitor: str) -> tuple[str, str]:
 def leaderboard(frame: pd.DataFrame, axes: list[str], monitor: str, top: int = 10) -> pd.DataFrame:
     """The best points by ``monitor``: one row per point (repeats over seeds pooled), with the mean,
     the sample standard deviation (ddof=1; empty for one seed) and the number of seeds."""
+    import pandas as pd
+
     column, mode = score_column(monitor)
     done = frame[frame["status"].isin(FINISHED)] if "status" in frame else frame.iloc[0:0]
     if column not in done or done.empty:
