@@ -121,14 +121,25 @@ app = typer.Typer(
     name="nnctl",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from ..version import __version__
+
+        typer.echo(f"nnctl {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print nnctl's version and exit."
+    ),
     debug: bool = typer.Option(
         False,
         "--debug",
@@ -141,7 +152,20 @@ def _root(
 def _register() -> None:
     """Every command, in the order ``nnctl --help`` lists them. Command modules never import this
     one: they define functions (and the sweep/experiment sub-apps), registered here."""
-    from . import augment_preview, compare, components, data, experiment, lr_find, plot, report, summary, sweep, train
+    from . import (
+        apply,
+        augment_preview,
+        compare,
+        components,
+        data,
+        experiment,
+        lr_find,
+        plot,
+        report,
+        summary,
+        sweep,
+        train,
+    )
 
     for name, function in (
         ("train", train.train_command),
@@ -150,6 +174,8 @@ def _register() -> None:
         ("plot", plot.plot_command),
         ("augment-preview", augment_preview.augment_preview_command),
         ("summary", summary.summary_command),
+        ("predict", apply.predict_command),
+        ("evaluate", apply.evaluate_command),
         ("list", components.list_command),
         ("report", report.report_command),
         ("view", report.view_command),

@@ -36,8 +36,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from ..core.errors import ConfigError, RunFailure
+from ..version import __version__
 from .catalog import PART, RemoteDataset, RemoteFile, dataset_dir, remote, sha256
 
 CHUNK = 1 << 18

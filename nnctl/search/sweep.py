@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..core.errors import ConfigError, NnctlError, RunFailure
 from ..results.store import RunLock
 from ..results.sweeps import (
@@ -33,6 +32,7 @@ from ..results.sweeps import (
     write_trial,
 )
 from ..training import RunConfig, prepare
+from ..version import __version__
 from .distributions import Distribution
 from .identity import canonical_spec, sweep_id
 from .space import SearchSpace, Trial, build_space, expand
