@@ -15,6 +15,7 @@ from ..experiments.spec import LIBRARY, USER_FOLDER, find_experiment, list_exper
 from ..results.formatting import number
 from . import render
 from .help import NnctlCommand
+from .progress import SweepProgress
 
 experiment_app = typer.Typer(help="Run experiments that test claims from the lecture notes.", no_args_is_help=True)
 
@@ -72,7 +73,11 @@ def run_command(
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")
     outcome = run_experiment(
-        exp, make_executor(executor, workers=workers, scheduler=scheduler), results_dir=folder, fast=fast
+        exp,
+        make_executor(executor, workers=workers, scheduler=scheduler),
+        results_dir=folder,
+        fast=fast,
+        callbacks=[SweepProgress(out)],
     )
     report = write_report(folder, outcome, outcome.groups())
     styles = {"SUPPORTED": "green", "NOT SUPPORTED": "red"}

@@ -12,6 +12,7 @@ from ..training.lr_find import END, ITERS, RECOMMENDED, START, SUGGESTIONS
 from ..workflows import lr_find_run
 from . import render
 from .options import run_options
+from .progress import LrFindProgress
 
 
 @run_options
@@ -32,9 +33,13 @@ def lr_find_command(
     The model's weights and optimizer state are restored afterwards; nothing is trained for later.
     """
     cfg = RunConfig.from_dict(run_flags or {})
-    done = lr_find_run(cfg, repeats, start=start, end=end, iters=iters)
-    tests, stats, lr, run_dir = done.tests, done.stats, done.lr, done.run_dir
     out = render.console()
+    progress = LrFindProgress(iters, repeats, quiet=quiet, out=out)
+    try:
+        done = lr_find_run(cfg, repeats, start=start, end=end, iters=iters, on_step=progress)
+    finally:
+        progress.stop()
+    tests, stats, lr, run_dir = done.tests, done.stats, done.lr, done.run_dir
     if quiet:
         out.print(f"{lr:g}")
         return

@@ -1,4 +1,4 @@
-"""Everything the terminal shows: progress, layer tables, run summaries."""
+"""What the terminal shows of results: layer tables, run summaries, evaluations (progress: progress.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import sys
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..results.formatting import number
-from ..training.callbacks import Callback
 
 
 def console(stderr: bool = False) -> Console:
@@ -42,50 +40,6 @@ def epoch_line(row: dict[str, Any], epochs: int) -> str:
     if row.get("samples_per_second") and not math.isnan(row["samples_per_second"]):
         parts.append(f"{row['samples_per_second']:,.0f} samples/s")
     return "  ".join(parts)
-
-
-class ProgressReporter(Callback):
-    """Training callback: a rich progress bar on a terminal, one plain line per epoch otherwise."""
-
-    def __init__(self, epochs: int, quiet: bool = False, out: Console | None = None):
-        self.epochs = epochs
-        self.quiet = quiet
-        self.console = out or console()
-        self.live = self.console.is_terminal and not quiet
-        self.progress: Progress | None = None
-        self.task = None
-        self.last = ""
-
-    def on_train_begin(self, run) -> None:
-        if not self.quiet:
-            self.console.print(layer_table(run.model.summary(), run.dataset.input_shape, run.model.n_params))
-        if self.live:
-            self.progress = Progress(
-                TextColumn("[bold]training"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("epochs"),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=self.console,
-                transient=False,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("train", total=self.epochs, status="")
-
-    def on_epoch_end(self, row: dict[str, Any]) -> None:
-        line = epoch_line(row, self.epochs)
-        if self.quiet:
-            return
-        if self.progress is not None:
-            status = "  ".join(p for p in line.split("  ")[1:])
-            self.progress.update(self.task, completed=row["epoch"], status=status)
-        else:
-            self.console.print(line)
-
-    def on_train_end(self, result) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def result_table(run_dir: str, result, metrics: dict[str, Any]) -> Table:
@@ -125,3 +79,23 @@ def result_table(run_dir: str, result, metrics: dict[str, Any]) -> Table:
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+def evaluation_table(record: dict[str, Any]) -> Table:
+    """``nnctl evaluate``'s metrics, and a confusion matrix (rows: true class, columns: predicted)."""
+    table = Table(title=f"{record['data']}: {record['samples']} samples", title_justify="left", show_edge=False)
+    matrix, classes = record.get("confusion_matrix"), record.get("classes") or []
+    if not matrix:
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in record["metrics"].items():
+            table.add_row(key, number(value))
+        return table
+    metrics = ", ".join(f"{k} {number(v)}" for k, v in record["metrics"].items())
+    table.title += f" — {metrics}"
+    table.add_column("true \\ predicted")
+    for c in classes:
+        table.add_column(str(c), justify="right")
+    for c, row in zip(classes, matrix):
+        table.add_row(str(c), *[str(v) if v else "." for v in row])
+    return table

@@ -7,14 +7,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..core.errors import ConfigError
-from ..results.formatting import number
-from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv, score_column
+from ..results.formatting import number, value_label
+from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv
 from ..search import (
-    SweepCallback,
     build_space,
     check_trials,
     make_executor,
@@ -29,6 +27,7 @@ from ..search.space import describe, sampling_note
 from . import render
 from .help import NnctlCommand
 from .options import run_options
+from .progress import SweepProgress
 
 sweep_app = typer.Typer(
     name="sweep",
@@ -248,9 +247,9 @@ def _trials_table(space, trials) -> Table:
     table.add_column("trial")
     axes = list(space.params) + (["seed"] if space.repeats > 1 else [])
     for axis in axes:
-        table.add_column(axis)
+        table.add_column(axis, overflow="fold")
     for i, trial in enumerate(trials, 1):
-        table.add_row(str(i), trial.trial_id, *(_value(trial.params.get(a)) for a in axes))
+        table.add_row(str(i), trial.trial_id, *(value_label(trial.params.get(a)) for a in axes))
     return table
 
 
@@ -263,7 +262,7 @@ def _leaderboard_table(board, state) -> Table:
     table.add_column("trial", no_wrap=True)
     for axis in state.axes:
         if axis != "seed":
-            table.add_column(axis)
+            table.add_column(axis, overflow="fold")  # a value wraps rather than losing its end
     table.add_column(metric, no_wrap=True)
     if seeds:
         table.add_column("n", justify="right")
@@ -274,7 +273,7 @@ def _leaderboard_table(board, state) -> Table:
         score = number(float(row["score_mean"]))
         if seeds and not math.isnan(row["score_std"]):
             score += f" ± {number(float(row['score_std']))}"
-        cells = [str(rank), row["trial_id"], *(_value(row[a]) for a in state.axes if a != "seed"), score]
+        cells = [str(rank), row["trial_id"], *(value_label(row[a]) for a in state.axes if a != "seed"), score]
         if seeds:
             cells.append(str(int(row["n"])))
         if test:
@@ -282,75 +281,3 @@ def _leaderboard_table(board, state) -> Table:
         cells.append(f"{row['seconds']:.1f}" if "seconds" in row else "-")
         table.add_row(*cells)
     return table
-
-
-def _value(value: Any) -> str:
-    """An axis value as given: 0.001 (not 1.000e-03), he_normal, mlp:128,64."""
-    value = value.item() if hasattr(value, "item") else value
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-class SweepProgress(SweepCallback):
-    """A rich progress bar on a terminal (done/running/failed, best so far); one line per trial otherwise."""
-
-    def __init__(self, out, quiet: bool = False):
-        self.out = out
-        self.quiet = quiet
-        self.progress: Progress | None = None
-        self.task = None
-
-    def on_sweep_begin(self, state) -> None:
-        if self.quiet:
-            return
-        todo = len(state.trials) - state.skipped
-        self.out.print(
-            f"sweep {state.sweep_id}: {describe(state.space)}"
-            + (f"; {state.skipped} already done" if state.skipped else "")
-            + (f"; {state.executor}" if state.executor else "")
-            + f"; ranked by {score_column(state.monitor)[0]}"
-        )
-        if self.out.is_terminal and todo:
-            self.progress = Progress(
-                TextColumn("[bold]sweep"),
-                BarColumn(bar_width=20),
-                MofNCompleteColumn(),
-                TextColumn("trials"),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[status]}"),
-                console=self.out,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task(
-                "sweep", total=len(state.trials), completed=state.skipped, status=self._status(state)
-            )
-
-    def on_trial_start(self, state, trial) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, status=self._status(state))
-
-    def on_trial_end(self, state, trial, row) -> None:
-        done = len(state.trials) - state.count("pending", "running")
-        if self.progress is not None:
-            self.progress.update(self.task, completed=done, status=self._status(state))
-        elif not self.quiet:
-            column, _ = score_column(state.monitor)
-            params = " ".join(f"{k}={_value(v)}" for k, v in trial.params.items())
-            detail = row.get("error") or f"{column}={number(row.get(column))}"
-            seconds = row.get("wall_seconds")
-            self.out.print(
-                f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
-                + (f"  {seconds:.1f}s" if isinstance(seconds, float) else "")
-            )
-
-    def on_sweep_end(self, state) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, status=self._status(state))
-            self.progress.stop()
-
-    @staticmethod
-    def _status(state) -> str:
-        parts = [f"{state.count('running')} running", f"{state.count('failed')} failed"]
-        best = state.best()
-        if best is not None:
-            parts.append(f"best {number(best[score_column(state.monitor)[0]])}")
-        return ", ".join(parts)

@@ -11,6 +11,7 @@ from ..training.sanity import overfit_batch
 from ..workflows import train_run, with_threads
 from . import render
 from .options import run_options
+from .progress import ProgressReporter
 
 
 @run_options
@@ -41,7 +42,7 @@ def train_command(
             suggestions = ", ".join(f"{name} {value:.3g}" for name, value in test.suggestions.items())
             out.print(f"lr auto: range test suggests {suggestions}; using {lr:g}", markup=False)
 
-    progress = render.ProgressReporter(cfg.epochs, quiet=quiet, out=out)
+    progress = ProgressReporter(cfg.epochs, quiet=quiet, out=out)
     done = train_run(cfg, given=run_flags, callbacks=[progress], on_lr_found=lr_found)
     result = done.result
     if quiet:

@@ -40,4 +40,5 @@ def mean_std(mean: float, std: float) -> str:
 
 def value_label(value: Any) -> str:
     """A configuration value in a label: floats in their shortest form (``0.01``), the rest as text."""
+    value = value.item() if isinstance(value, np.generic) else value
     return f"{value:g}" if isinstance(value, float) else str(value)

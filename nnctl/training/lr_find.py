@@ -39,6 +39,7 @@ every random generator of the run are saved first and restored afterwards, bit f
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,12 +206,14 @@ def range_test(
     iters: int = ITERS,
     beta: float = BETA,
     stop_factor: float = STOP_FACTOR,
+    on_step: Callable[[int, float, float], None] | None = None,
 ) -> RangeTest:
     """Run the range test on a prepared run and restore it exactly; returns a :class:`RangeTest`.
 
     Each step is the fit loop's :class:`~nnctl.training.loop.TrainStep` (augment, forward, loss,
     backward, regularizer gradient, clipping, optimizer update) at rate lr_i, on shuffled
     minibatches of the training split; the loss recorded is the one measured before the update.
+    ``on_step(i, lr, smoothed_loss)``, when given, is called after every step (a progress display).
     """
     check_range("lr-find", "start", start, 0.0, low_inclusive=False)
     check_range("lr-find", "end", end, start, low_inclusive=False)
@@ -225,7 +228,7 @@ def range_test(
     gens = _generators(run)
     saved_gens = [g.bit_generator.state for g in gens]
     try:
-        lrs, losses, reason = _steps(run, lr_schedule(start, end, iters), beta, stop_factor)
+        lrs, losses, reason = _steps(run, lr_schedule(start, end, iters), beta, stop_factor, on_step)
     finally:
         model.load_state_dict(saved_model)
         model.grads[...] = saved_grads
@@ -237,7 +240,7 @@ def range_test(
     return RangeTest(lrs, losses, smoothed, reason, suggestions, points, seed=cfg.seed, config=cfg.to_dict())
 
 
-def _steps(run: Prepared, schedule: np.ndarray, beta: float, stop_factor: float):
+def _steps(run: Prepared, schedule: np.ndarray, beta: float, stop_factor: float, on_step=None):
     n = len(run.splits.X_train)
     batch = batch_size_for(run.config.batch_size, n)
     step = TrainStep(run, batch)
@@ -259,6 +262,8 @@ def _steps(run: Prepared, schedule: np.ndarray, beta: float, stop_factor: float)
                 reason = f"loss became {value} at step {i} (lr {lr:.3g})"
                 break
             best = min(best, smoothed)
+            if on_step is not None:
+                on_step(i, float(lr), float(smoothed))
             if smoothed > stop_factor * best:
                 reason = f"smoothed loss exceeded {stop_factor:g}x its minimum at step {i} (lr {lr:.3g})"
                 break
@@ -277,12 +282,14 @@ def with_lr(run: Prepared, lr: float) -> Prepared:
 def find_lr(
     cfg: RunConfig,
     repeats: int = 1,
+    on_step: Callable[[int, int, float, float], None] | None = None,
     **test_options: Any,
 ) -> tuple[list[RangeTest], dict[str, dict[str, float]], float]:
     """Range tests for seeds cfg.seed … cfg.seed+repeats−1; returns (tests, spread per suggestion, rate).
 
     The recommended rate is the ``RECOMMENDED`` suggestion (its geometric mean over repeats),
     rounded to 3 significant figures. ``cfg.lr`` is ignored: the test sets the rate at every step.
+    ``on_step(repeat, i, lr, smoothed_loss)`` follows every step of every repeat.
     """
     repeats = check_int("lr-find", "repeats", repeats, 1)
     base = cfg.replace(lr=None) if cfg.lr == "auto" else cfg
@@ -290,7 +297,8 @@ def find_lr(
     for k in range(repeats):
         run = prepare(base.replace(seed=base.seed + k), dataset=dataset)
         dataset = run.dataset
-        tests.append(range_test(run, **test_options))
+        step = None if on_step is None else (lambda i, lr, loss, k=k: on_step(k, i, lr, loss))
+        tests.append(range_test(run, on_step=step, **test_options))
     stats = {name: spread([t.suggestions[name] for t in tests]) for name in SUGGESTIONS}
     return tests, stats, round_lr(stats[RECOMMENDED]["geomean"])
 
