@@ -101,15 +101,22 @@ def train_run(
 
 
 def lr_find_run(
-    cfg: RunConfig, repeats: int = 1, *, start: float = START, end: float = END, iters: int = ITERS
+    cfg: RunConfig,
+    repeats: int = 1,
+    *,
+    start: float = START,
+    end: float = END,
+    iters: int = ITERS,
+    on_step: Callable[[int, int, float, float], None] | None = None,
 ) -> LrFindOutcome:
-    """The range test for ``repeats`` seeds, recorded in a new directory under ``cfg.results_dir``."""
+    """The range test for ``repeats`` seeds, recorded in a new directory under ``cfg.results_dir``;
+    ``on_step(repeat, step, lr, smoothed_loss)`` follows it."""
     from .results.lr_find_dir import write_lr_find
     from .results.plots import require_matplotlib
 
     require_matplotlib()
     check_results_dir(cfg.results_dir)  # fail before the test when its results cannot be written
-    tests, stats, lr = find_lr(cfg, repeats, start=start, end=end, iters=iters)
+    tests, stats, lr = find_lr(cfg, repeats, on_step, start=start, end=end, iters=iters)
     run_dir = make_run_dir(cfg.results_dir, cfg.name or "lr-find")
     why = why_recommended(stats)
     settings = {
@@ -130,3 +137,125 @@ def weights_bytes(run: Prepared) -> int:
     model = run.model
     state = sum(int(b.nbytes) for layer in model.iter_layers() for b in getattr(layer, "buffers", dict)().values())
     return int(model.params.nbytes) + state
+
+
+# --- applying a trained run to data ----------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    """A trained run applied to data: what was read, the model's outputs, and the metrics when the
+    data has targets."""
+
+    trained: Any
+    inputs: Any
+    logits: Any
+    metrics: dict[str, float] = field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+
+
+def apply_run(run_dir: str | Path, data: str | None = None, split: str | None = None) -> Applied:
+    """Load the run at ``run_dir`` and apply its model to ``data`` (a file, a dataset, or None for the
+    run's own data: its test split unless ``split`` says otherwise)."""
+    import numpy as np
+
+    from .data.inputs import Expected, read_inputs
+    from .results.trained import load_trained
+    from .training.metrics import evaluate
+
+    trained = load_trained(run_dir)
+    expected = Expected(trained.input_shape, trained.task, trained.classes, trained.feature_names, trained.target)
+    inputs = read_inputs(data, expected, trained.config, split)
+    X = trained.prepare(inputs.X)
+    logits = trained.model.predict(X)
+    applied = Applied(trained, inputs, logits)
+    if inputs.y is not None and len(X):
+        applied.metrics = evaluate(trained.model, trained.loss, X, inputs.y, task=trained.task)
+        if trained.task == "classification":
+            k = len(trained.classes)
+            counts = np.zeros((k, k), dtype=np.int64)
+            np.add.at(counts, (inputs.y, trained.loss.predict_labels(logits)), 1)
+            applied.confusion = counts.tolist()
+    return applied
+
+
+def predictions_table(applied: Applied) -> list[dict[str, Any]]:
+    """One row per sample: the prediction (a class name, or the predicted values), each class's
+    probability, and the target when the data has one."""
+    import numpy as np
+
+    trained, logits = applied.trained, applied.logits
+    rows: list[dict[str, Any]] = []
+    if trained.task == "classification":
+        labels = trained.loss.predict_labels(logits)
+        probs = np.asarray(trained.loss.output(logits), dtype=np.float64)
+        if probs.ndim == 1 or probs.shape[1] == 1:  # one logit: the probability of class 1
+            p1 = probs.reshape(-1)
+            probs = np.stack([1.0 - p1, p1], axis=1)
+        for i, label in enumerate(labels):
+            row = {"prediction": trained.classes[int(label)]}
+            row.update({f"prob_{c}": float(p) for c, p in zip(trained.classes, probs[i])})
+            if applied.inputs.y is not None:
+                row["target"] = trained.classes[int(applied.inputs.y[i])]
+            rows.append(row)
+        return rows
+    values = np.asarray(trained.loss.output(logits), dtype=np.float64).reshape(len(logits), -1)
+    for i, v in enumerate(values):
+        row = {"prediction": float(v[0])} if len(v) == 1 else {f"prediction_{j}": float(x) for j, x in enumerate(v)}
+        if applied.inputs.y is not None:
+            row["target"] = float(np.asarray(applied.inputs.y[i]).reshape(-1)[0])
+        rows.append(row)
+    return rows
+
+
+def predict_run(
+    run_dir: str | Path,
+    data: str | None = None,
+    *,
+    split: str | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+) -> tuple[Path, Applied]:
+    """Predict ``data`` with the run's model and write the predictions as CSV (default:
+    ``<run>/predictions.csv``); returns where, and what was applied."""
+    from .results.outputs import check_output
+    from .results.store import write_csv
+
+    path = check_output(out, "table", force=force) if out is not None else Path(run_dir) / "predictions.csv"
+    applied = apply_run(run_dir, data, split)
+    write_csv(path, predictions_table(applied), ["prediction"])
+    return path, applied
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    data: str | None = None,
+    *,
+    split: str | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """The run's metrics on ``data`` (which must hold targets), with a confusion matrix for a
+    classifier; written as JSON (default: ``<run>/evaluation.json``)."""
+    from .core.errors import DataError
+    from .results.outputs import check_output
+    from .results.store import write_json
+
+    path = check_output(out, "record", force=force) if out is not None else Path(run_dir) / "evaluation.json"
+    applied = apply_run(run_dir, data, split)
+    if applied.inputs.y is None:
+        raise DataError(
+            f"{applied.inputs.name} has no targets to evaluate against; use 'nnctl predict' for "
+            "predictions only (a CSV needs the target column the run was trained on)"
+        )
+    record = {
+        "written_by": "nnctl",
+        "run": str(Path(run_dir)),
+        "data": applied.inputs.name,
+        "samples": len(applied.inputs.X),
+        "metrics": applied.metrics,
+        "classes": applied.trained.classes or None,
+        "confusion_matrix": applied.confusion,  # rows: true class, columns: predicted class
+    }
+    write_json(path, record)
+    return path, record

@@ -243,7 +243,7 @@ def test_an_unexpected_exception_is_one_internal_error_line(tmp_path):
     assert "Traceback" not in proc.stdout + proc.stderr
     # the run directory says the run failed (not completed, not running), and nothing half-written is left
     [run] = tmp_path.iterdir()
-    assert sorted(p.name for p in run.iterdir()) == ["config.json", "curve.csv", "metrics.csv"]
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "curve.csv", "metrics.csv", "preprocessing.json"]
     metrics = pd.read_csv(run / "metrics.csv").iloc[0]
     assert metrics["status"] == "failed" and metrics["stop_reason"].startswith("ZeroDivisionError: test-only")
     assert list(pd.read_csv(run / "curve.csv")["epoch"]) == [0]

@@ -19,7 +19,7 @@ from nnctl.results import load_run
 
 runner = CliRunner()
 LONG = ["--model", "mlp:64", "--epochs", "3000"]  # far longer than any test lets it run
-RUN_FILES = ["config.json", "curve.csv", "metrics.csv", "weights.npz"]
+RUN_FILES = ["config.json", "curve.csv", "metrics.csv", "preprocessing.json", "weights.npz"]
 
 
 def start_train(results: Path, *args: str, preexec_fn=None) -> subprocess.Popen:
@@ -236,7 +236,12 @@ def test_a_disk_that_fills_during_the_run_is_a_one_line_failure(tmp_path):
     assert proc.returncode == 1, (out, err)
     [run] = tmp_path.iterdir()
     assert err.strip() == f"error: cannot write '{run / 'weights.npz'}': File too large"
-    assert sorted(p.name for p in run.iterdir()) == ["config.json", "curve.csv", "metrics.csv"]  # no temporaries
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json",
+        "curve.csv",
+        "metrics.csv",
+        "preprocessing.json",
+    ]  # no temporaries
     assert list(pd.read_csv(run / "curve.csv")["epoch"]) == [0, 1, 2]
     metrics = metrics_of(run)
     assert metrics["status"] == "failed" and "File too large" in metrics["stop_reason"]

@@ -30,6 +30,8 @@ def commands(run: str, path) -> dict[str, list[str]]:
         "compare-runs --plot": ["compare-runs", run, "--plot", str(path)],
         "compare-runs --csv": ["compare-runs", run, "--csv", str(path)],
         "report --out": ["report", run, "--out", str(path)],
+        "predict --out": ["predict", run, "--out", str(path)],
+        "evaluate --out": ["evaluate", run, "--out", str(path)],
     }
 
 
@@ -55,10 +57,20 @@ def test_the_list_of_output_options_is_complete(a_run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "which", ["augment-preview --out", "plot --out", "compare-runs --plot", "compare-runs --csv", "report --out"]
+    "which",
+    [
+        "augment-preview --out",
+        "plot --out",
+        "compare-runs --plot",
+        "compare-runs --csv",
+        "report --out",
+        "predict --out",
+        "evaluate --out",
+    ],
 )
 def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_path):
-    suffix = ".csv" if which.endswith("--csv") else ".html" if which.startswith("report") else ".png"
+    suffix = {"report": ".html", "predict": ".csv", "evaluate": ".json"}.get(which.split()[0], ".png")
+    suffix = ".csv" if which.endswith("--csv") else suffix
     victim = tmp_path / f"passwd{suffix}"
     victim.write_bytes(UNRELATED)
     os.chmod(victim, 0o644)
@@ -68,7 +80,7 @@ def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_pat
     assert victim.read_bytes() == UNRELATED and sorted(p.name for p in tmp_path.iterdir()) == [victim.name]
     forced = runner.invoke(app, commands(a_run, victim)[which] + ["--force"])
     assert forced.exit_code == 0, forced.output
-    kind = {".csv": "table", ".html": "report"}.get(suffix, "picture")
+    kind = {".csv": "table", ".html": "report", ".json": "record"}.get(suffix, "picture")
     assert victim.read_bytes() != UNRELATED and is_own_output(victim, kind)
     again = runner.invoke(app, commands(a_run, victim)[which])  # nnctl's own file: replaced without --force
     assert again.exit_code == 0, again.output

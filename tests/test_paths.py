@@ -78,7 +78,13 @@ def test_run_names_stay_inside_results_dir(tmp_path, results, name):
     assert len(run.name) <= 100 and "\x00" not in run.name and "\n" not in run.name
     assert all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in run.name), run.name
     files = assert_contained(tmp_path, results)
-    assert sorted(p.name for p in files) == ["config.json", "curve.csv", "metrics.csv", "weights.npz"]
+    assert sorted(p.name for p in files) == [
+        "config.json",
+        "curve.csv",
+        "metrics.csv",
+        "preprocessing.json",
+        "weights.npz",
+    ]
     assert [p.name for p in (tmp_path / "work").iterdir()] == ["deep"]
     assert [p.name for p in (tmp_path / "work" / "deep").iterdir()] == ["results"]
 

@@ -53,7 +53,13 @@ def test_sweep_writes_runs_and_resumes_by_identity(tmp_path):
     assert spec["sweep_id"] == path.name and len(spec["trials"]) == 4
     for trial_id in table["trial_id"]:
         run = path / "trials" / trial_id
-        assert sorted(p.name for p in run.iterdir()) == ["config.json", "curve.csv", "metrics.csv", "weights.npz"]
+        assert sorted(p.name for p in run.iterdir()) == [
+            "config.json",
+            "curve.csv",
+            "metrics.csv",
+            "preprocessing.json",
+            "weights.npz",
+        ]
         record = load_run(run)
         assert record.metrics["status"] == "completed" and list(record.curve["epoch"]) == [0, 1, 2]
         assert record.config["run_id"] == trial_id and record.config["sweep"]["sweep_id"] == path.name

@@ -202,10 +202,12 @@ def _array(archive, path: Path, key: str) -> np.ndarray:
         raise DataError(f"cannot read array '{key}' from '{path}': {exc}") from None
 
 
-def load_npz(path: str | Path, *, target: str | None = None, task: str | None = None) -> Dataset:
-    """Load arrays ``X`` and ``y`` (or ``target``) from an ``.npz`` archive, without unpickling."""
+def load_npz_arrays(
+    path: str | Path, key: str = "y", *, need_targets: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``X`` and the targets ``key`` of an ``.npz`` archive (None when absent and not needed),
+    checked — a zip, numeric, finite, as long as each other — and never unpickled."""
     path = Path(path)
-    key = target or "y"
     try:
         with path.open("rb") as fh:
             head = fh.read(8)
@@ -228,7 +230,7 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"'{path}' holds a single array, not an .npz archive; save with np.savez(path, X=..., y=...)")
     with archive:
-        missing = [k for k in ("X", key) if k not in archive.files]
+        missing = [k for k in ("X", key) if k not in archive.files and (k == "X" or need_targets)]
         if missing:
             hint = suggestion(missing[0], archive.files) if len(missing) == 1 else ""
             raise DataError(
@@ -237,12 +239,12 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
                 f"save with np.savez(path, X=inputs, {key}=targets)"
             )
         X = _array(archive, path, "X")
-        y = _array(archive, path, key)
+        y = _array(archive, path, key) if key in archive.files else None
     if X.dtype.kind not in "biuf":
         raise DataError(f"'{path}': X must be numeric, got dtype {X.dtype}")
-    if y.dtype.kind not in "biufUS":
+    if y is not None and y.dtype.kind not in "biufUS":
         raise DataError(f"'{path}': {key} must be numbers or strings, got dtype {y.dtype}")
-    if X.ndim == 0 or y.ndim == 0 or len(X) != len(y):
+    if X.ndim == 0 or (y is not None and (y.ndim == 0 or len(X) != len(y))):
         raise DataError(
             f"'{path}': X has shape {X.shape} and {key} has shape {y.shape}; "
             "they must have the same number of samples (first axis)"
@@ -262,7 +264,15 @@ def load_npz(path: str | Path, *, target: str | None = None, task: str | None = 
         X = X[:, None]
     elif X.ndim > 4:
         raise DataError(f"'{path}': X has shape {X.shape}; expected (N, F), (N, H, W) or (N, C, H, W)")
-    if y.dtype.kind == "S":
+    if y is not None and y.dtype.kind == "S":
         y = y.astype(str)
+    return X, y
+
+
+def load_npz(path: str | Path, *, target: str | None = None, task: str | None = None) -> Dataset:
+    """Load arrays ``X`` and ``y`` (or ``target``) from an ``.npz`` archive, without unpickling."""
+    path = Path(path)
+    key = target or "y"
+    X, y = load_npz_arrays(path, key, need_targets=True)
     y, task, classes = encode_target(f"'{path}' ({key})", y, task)
     return Dataset(X=X, y=y, task=task, name=str(path), classes=classes, source_dtype=str(X.dtype))

@@ -171,6 +171,30 @@ def _partition(y: np.ndarray | None, n: int, val: float, test: float, rng: np.ra
     return tuple(rng.permutation(np.concatenate(p)) for p in parts)
 
 
+def _subset(
+    train: np.ndarray, labels: np.ndarray | None, size: float, rng: np.random.Generator, name: str
+) -> np.ndarray:
+    """``size`` samples (or that fraction) of the training indices ``train``, stratified by class."""
+    n = len(train)
+    count = size * n if size < 1 else size
+    if size <= 0 or (size >= 1 and (not float(size).is_integer() or size > n)):
+        raise ConfigError(
+            f"{name}: train_size={size:g} is not allowed; expected a fraction 0 < f < 1 or a number "
+            f"of samples from 1 to the {n} of the training split"
+        )
+    total = max(1, round(count))
+    if labels is None:
+        return rng.permutation(train)[:total]
+    y = labels[train]
+    classes, sizes = np.unique(y, return_counts=True)
+    quota = sizes * total / n  # each class's share, then the largest remainders get the leftover
+    take = np.floor(quota).astype(int)
+    for i in np.argsort(take - quota, kind="stable")[: total - int(take.sum())]:
+        take[i] += 1
+    kept = [rng.permutation(train[y == c])[:k] for c, k in zip(classes, take)]
+    return rng.permutation(np.concatenate(kept))
+
+
 def split_dataset(
     ds: Dataset,
     val_split: float = 0.1,
@@ -178,12 +202,16 @@ def split_dataset(
     seed: int = 0,
     stratify: bool = True,
     standardize: bool = True,
+    train_size: float | None = None,
 ) -> Splits:
     """Split ``ds`` into train / validation / test (see the module docstring).
 
     ``val_split`` and ``test_split`` are fractions in [0, 1) with a sum below 1; 0 gives an empty
-    split. With ``standardize`` the inputs of all three splits are standardized with statistics of
-    the training split, and the fitted :class:`Standardizer` is returned with them.
+    split. ``train_size`` keeps only part of the training split — a number of samples (≥ 1) or a
+    fraction (< 1), drawn from the seed and stratified like the split — while validation and test
+    stay as they are: the lecture's overfitting demonstration on a few hundred samples. With
+    ``standardize`` the inputs of all three splits are standardized with statistics of the
+    (remaining) training split, and the fitted :class:`Standardizer` is returned with them.
     """
     check_range("split", "val_split", val_split, 0.0, 1.0, high_inclusive=False)
     check_range("split", "test_split", test_split, 0.0, 1.0, high_inclusive=False)
@@ -206,6 +234,8 @@ def split_dataset(
             raise DataError(
                 f"{ds.name}: class(es) {names} have no training samples ({sizes}); use stratify=true or more data"
             )
+    if train_size is not None:
+        train = _subset(train, labels, train_size, np.random.default_rng([seed, 1]), ds.name)
     X_train, X_val, X_test = ds.X[train], ds.X[val], ds.X[test]
     scaler = None
     if standardize:

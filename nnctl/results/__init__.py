@@ -13,7 +13,7 @@ _WHERE = {
     "RunRecord": "runs",
     "RunRecorder": "runs",
     "load_run": "runs",
-    "provenance": "runs",
+    "provenance": "provenance",
     "make_run_dir": "store",
     "read_json": "store",
     "read_weights": "store",

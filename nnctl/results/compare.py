@@ -245,15 +245,21 @@ def _run_row(record: RunRecord, metric: str, target: tuple[str, float] | None) -
 
 
 def runs_table(
-    records: list[RunRecord], metric: str | None = None, target: tuple[str, float] | None = None
+    records: list[RunRecord],
+    metric: str | None = None,
+    target: tuple[str, float] | None = None,
+    all_options: bool = False,
 ) -> tuple[pd.DataFrame, list[str]]:
-    """One row per run: ``run``, the differing config keys, then the metrics. Returns (frame, keys)."""
+    """One row per run: ``run``, the differing config keys (every key with ``all_options``), then
+    the metrics. Returns (frame, keys)."""
     if not records:
         raise DataError("no runs to compare")
     metric = check_metric(metric, records) if metric else default_metric(records)
     configs = [_flat_config(r) for r in records]
     given = [given_options(r) for r in records]
     keys = differing_keys(configs, given)
+    if all_options:
+        keys = keys + sorted({k for c in configs for k in c} - set(keys))
     rows = []
     for label, record, cfg, mine in zip(run_labels(records), records, configs, given):
         row: dict[str, Any] = {"run": label}

@@ -8,8 +8,8 @@ written by :func:`write_output`:
   report ``.html``), else one line saying which are allowed;
 - a directory, a missing parent directory, a path through a file, a special file (``/dev/null``,
   a pipe) or a place that cannot be written is one line, before anything is computed;
-- an existing file is replaced only when nnctl wrote it — its pictures and reports carry a mark
-  (:data:`MARK`), its tables their header — or when ``--force`` is given;
+- an existing file is replaced only when nnctl wrote it — its pictures, reports and JSON records
+  carry a mark (:data:`MARK`), its tables their header — or when ``--force`` is given;
 - the bytes go to a temporary file beside the target and are renamed onto the named path, so
   nothing is written anywhere else and no half-written file is ever seen (a symbolic link at the
   named path is replaced by the file, its target left alone).
@@ -25,7 +25,7 @@ from ..core.errors import ConfigError
 from .store import atomic_write_bytes
 
 #: what each kind of output may be called
-SUFFIXES = {"picture": (".png", ".svg"), "table": (".csv",), "report": (".html",)}
+SUFFIXES = {"picture": (".png", ".svg"), "table": (".csv",), "report": (".html",), "record": (".json",)}
 #: the mark nnctl's pictures and reports carry (PNG text chunk "Software", an SVG/HTML comment)
 MARK = "nnctl"
 _HEAD = 64 * 1024
@@ -85,7 +85,11 @@ def is_own_output(path: str | os.PathLike, kind: str) -> bool:
         return f'<meta name="generator" content="{MARK}'.encode() in head
     if kind == "table":
         first = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
-        return bool(first) and first[0] in ("run", "group") and "status" in first
+        return bool(first) and (
+            (first[0] in ("run", "group") and "status" in first) or first[0].startswith("prediction")
+        )
+    if kind == "record":
+        return f'"written_by": "{MARK}'.encode() in head
     return False
 
 

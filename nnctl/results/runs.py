@@ -10,7 +10,6 @@ reports it as ``incomplete``. A run stopped by an error after it started (a full
 from __future__ import annotations
 
 import math
-import platform
 import shutil
 import time
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-from .. import __version__
 from ..core.errors import DataError, NnctlError, one_line
 from ..training.callbacks import Callback
+from .provenance import data_hash, provenance
 from .store import CURVE_COLUMNS, RunLock, is_locked, read_json, write_csv, write_json, write_weights
 
 INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
@@ -66,29 +65,26 @@ METRICS_COLUMNS = [
 ]
 
 
-def provenance() -> dict[str, Any]:
-    """Versions of nnctl, NumPy and Python, and the BLAS library NumPy calls."""
-    info: dict[str, Any] = {
-        "nnctl": __version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    try:
-        from threadpoolctl import threadpool_info
+#: what a run directory keeps to apply its model to new data (see :func:`preprocessing`)
+PREPROCESSING = "preprocessing.json"
 
-        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        if blas:
-            b = blas[0]
-            info["blas"] = {
-                "library": b.get("internal_api"),
-                "version": b.get("version"),
-                "architecture": b.get("architecture"),
-                "threads": b.get("num_threads"),
-            }
-    except Exception:  # provenance is informative; never fail a run over it
-        pass
-    return info
+
+def preprocessing(run) -> dict[str, Any]:
+    """Everything fitted on the run's training split that new data must go through before the model
+    sees it, as data: the task, the input shape, the class names (the model's output i is
+    ``classes[i]``), the feature names and their order (CSV inputs are matched by name), the target
+    column, and the standardization (per feature or per channel)."""
+    ds, scaler = run.dataset, run.splits.standardizer
+    return {
+        "task": ds.task,
+        "input_shape": list(ds.input_shape),
+        "classes": list(ds.classes or []),
+        "feature_names": list(ds.feature_names) if ds.feature_names else None,
+        "target": run.config.target,
+        "dtype": str(run.splits.X_train.dtype),
+        "standardize": scaler.to_dict() if scaler is not None else None,
+        "data": run.dataset.name,
+    }
 
 
 class RunRecorder(Callback):
@@ -123,11 +119,13 @@ class RunRecorder(Callback):
                 "n_test": len(run.splits.X_test),
                 "dtype": str(run.splits.X_train.dtype),  # what the core trains on
                 "source_dtype": getattr(run.dataset, "source_dtype", None),  # what the file held
+                "sha256_train": data_hash(run.splits.X_train, run.splits.y_train),
             },
             "provenance": provenance(),
         }
         doc.update(self.extra)
         write_json(self.dir / "config.json", doc)
+        write_json(self.dir / PREPROCESSING, preprocessing(run))
         self._write_metrics({"status": "running", "params": run.model.n_params, "started": self.started})
 
     def on_epoch_end(self, row: dict[str, Any]) -> None:

@@ -192,6 +192,18 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("val_split", float, 0.1, "Fraction held out for validation.", DATA, low=0.0, high=1.0, high_inclusive=False),
     Option("test_split", float, 0.2, "Fraction held out for testing.", DATA, low=0.0, high=1.0, high_inclusive=False),
+    Option(
+        "train_size",
+        float,
+        None,
+        "Keep only this many training samples (an integer) or this fraction of "
+        "the training split, drawn from the seed and stratified; validation and test are unchanged.",
+        DATA,
+        low=0.0,
+        nullable=True,
+        metavar="N|FRACTION",
+        default_text="all",
+    ),
     Option("standardize", bool, True, "Standardize inputs with statistics of the training split.", DATA),
     Option(
         "augment",

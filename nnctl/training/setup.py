@@ -63,7 +63,12 @@ def prepare(cfg: RunConfig, dataset: Dataset | None = None) -> Prepared:
     if dataset is None:
         dataset = load_dataset(cfg.data, seed=cfg.seed, target=cfg.target, task=task)
     splits = split_dataset(
-        dataset, val_split=cfg.val_split, test_split=cfg.test_split, seed=cfg.seed, standardize=cfg.standardize
+        dataset,
+        val_split=cfg.val_split,
+        test_split=cfg.test_split,
+        seed=cfg.seed,
+        standardize=cfg.standardize,
+        train_size=cfg.train_size,
     )
     ACTIVATIONS.get(cfg.activation)  # validate early: a typo names the activation, not a layer
     if cfg.init != "auto":  # "auto" stays a rule: each layer's initializer is in the layer list
