@@ -2,12 +2,9 @@
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.training import RunConfig, fit, prepare
-
-runner = CliRunner()
 
 
 def test_augmentation_changes_training_but_not_evaluation():
@@ -39,8 +36,7 @@ def test_mixup_trains_classification_and_regression(data):
 
 
 def test_image_augmentation_on_tabular_data_is_a_clear_error(tmp_path):
-    result = runner.invoke(app, ["train", "--data", "iris", "--augment", "rotate:10", "--results-dir", str(tmp_path)])
-    assert result.exit_code == 2
+    result = invoke("train", "--data", "iris", "--augment", "rotate:10", "--results-dir", tmp_path, expect=2)
     assert result.stderr.strip() == (
         "error: augmentation 'rotate' needs image data (C, H, W); got tabular input shape (4,) — "
         "tabular data allows: noise, mixup"
@@ -50,10 +46,7 @@ def test_image_augmentation_on_tabular_data_is_a_clear_error(tmp_path):
 
 def test_augment_preview_writes_a_png_grid(tmp_path):
     out = tmp_path / "grid.png"
-    result = runner.invoke(
-        app, ["augment-preview", "--augment", "shift:2,rotate:15", "--out", str(out), "--samples", "3", "--draws", "4"]
-    )
-    assert result.exit_code == 0, result.output
+    invoke("augment-preview", "--augment", "shift:2,rotate:15", "--out", out, "--samples", "3", "--draws", "4")
     import matplotlib.image as mpimg
 
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -62,8 +55,5 @@ def test_augment_preview_writes_a_png_grid(tmp_path):
 
 
 def test_augment_preview_rejects_tabular_data(tmp_path):
-    result = runner.invoke(
-        app, ["augment-preview", "--augment", "noise", "--data", "iris", "--out", str(tmp_path / "g.png")]
-    )
-    assert result.exit_code == 2
+    result = invoke("augment-preview", "--augment", "noise", "--data", "iris", "--out", tmp_path / "g.png", expect=2)
     assert "needs image data" in result.stderr and "\n" not in result.stderr.strip()

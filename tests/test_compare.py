@@ -6,9 +6,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke, make_run
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import write_csv, write_json
 from nnctl.results.compare import (
@@ -21,8 +20,6 @@ from nnctl.results.compare import (
 from nnctl.results.grouping import group_table
 from nnctl.results.stats import betainc, t_two_sided_p, welch_t_test
 from nnctl.results.tables import display_frame, to_markdown
-
-runner = CliRunner()
 
 
 def fake_run(
@@ -231,12 +228,9 @@ def test_markdown_table():
 # --- the command ---------------------------------------------------------------------------------
 
 
-def cli(*args):
-    return runner.invoke(app, ["compare-runs", *args])
-
-
 def test_cli_table_sort_top_csv_markdown(sweep, tmp_path):
-    res = cli(
+    res = invoke(
+        "compare-runs",
         "sweep-x",
         "--results-dir",
         str(sweep),
@@ -250,7 +244,6 @@ def test_cli_table_sort_top_csv_markdown(sweep, tmp_path):
         "--target",
         "val_acc=0.85",
     )
-    assert res.exit_code == 0, res.output
     lines = res.output.strip().splitlines()
     assert lines[0].startswith("| run | lr | seed | best_val_acc | best_epoch |")
     assert "epochs_to_val_acc>=0.85" in lines[0]
@@ -258,15 +251,13 @@ def test_cli_table_sort_top_csv_markdown(sweep, tmp_path):
     csv = pd.read_csv(tmp_path / "t.csv")
     assert len(csv) == 2 and csv["best_val_acc"].is_monotonic_decreasing
     assert set(csv["lr"]) == {0.1}
-    res = cli("sweep-x", "single", "--results-dir", str(sweep))
-    assert res.exit_code == 0, res.output
+    res = invoke("compare-runs", "sweep-x", "single", "--results-dir", sweep)
     assert "7 runs" in res.output and "t-0.1-0" in res.output and "single" in res.output
 
 
 def test_cli_group_by_and_plot(sweep, tmp_path):
     png = tmp_path / "cmp.png"
-    res = cli("sweep-x", "--results-dir", str(sweep), "--group-by", "seed", "--plot", str(png))
-    assert res.exit_code == 0, res.output
+    res = invoke("compare-runs", "sweep-x", "--results-dir", sweep, "--group-by", "seed", "--plot", png)
     assert "lr=0.1" in res.output and "±" in res.output
     assert "welch t-test (best_val_acc) between the two best groups 'lr=0.1' (n=3) and 'lr=0.01' (n=3)" in res.output
     import matplotlib.image
@@ -277,39 +268,22 @@ def test_cli_group_by_and_plot(sweep, tmp_path):
 
 
 def test_cli_errors_are_one_line(sweep):
-    res = cli("nope", "--results-dir", str(sweep))
-    assert res.exit_code == 2
+    res = invoke("compare-runs", "nope", "--results-dir", sweep, expect=2)
     assert res.output.strip().splitlines() == [
         f"error: unknown run or sweep 'nope'; runs and sweeps in '{sweep}': single, sweep-x"
     ]
-    res = cli("sweep-x", "--results-dir", str(sweep), "--metric", "accuracy")
-    assert res.exit_code == 2 and "unknown metric 'accuracy'; the runs' curves have: train_loss" in res.output
-    res = cli("sweep-x", "--results-dir", str(sweep), "--sort", "speed")
-    assert res.exit_code == 2 and "cannot sort by 'speed'" in res.output
-    res = cli("sweep-x", "--results-dir", str(sweep), "--target", "val_acc")
-    assert res.exit_code == 2 and "expected METRIC=VALUE" in res.output
+    res = invoke("compare-runs", "sweep-x", "--results-dir", sweep, "--metric", "accuracy", expect=2)
+    assert "unknown metric 'accuracy'; the runs' curves have: train_loss" in res.output
+    res = invoke("compare-runs", "sweep-x", "--results-dir", sweep, "--sort", "speed", expect=2)
+    assert "cannot sort by 'speed'" in res.output
+    res = invoke("compare-runs", "sweep-x", "--results-dir", sweep, "--target", "val_acc", expect=2)
+    assert "expected METRIC=VALUE" in res.output
 
 
 def test_cli_on_real_runs(tmp_path):
     for seed in (0, 1):
-        res = runner.invoke(
-            app,
-            [
-                "train",
-                "--results-dir",
-                str(tmp_path),
-                "--model",
-                "mlp:8",
-                "--epochs",
-                "2",
-                "--seed",
-                str(seed),
-                "--quiet",
-            ],
-        )
-        assert res.exit_code == 0, res.output
-    res = cli(str(tmp_path / "*"), "--markdown")
-    assert res.exit_code == 0, res.output
+        make_run(tmp_path, "--seed", seed, epochs=2)
+    res = invoke("compare-runs", tmp_path / "*", "--markdown")
     header = res.output.splitlines()[0]
     assert header.startswith("| run | seed | best_val_acc |")
     assert math.isfinite(float(res.output.splitlines()[2].split("|")[3]))
@@ -318,20 +292,10 @@ def test_cli_on_real_runs(tmp_path):
 # --- which keys a table shows; names that find sweeps ---------------------------------------------
 
 
-def _train(root, *args):
-    from typer.testing import CliRunner
-
-    res = CliRunner().invoke(
-        app, ["train", "--model", "mlp:8", "--epochs", "1", "--results-dir", str(root), "-q", *args]
-    )
-    assert res.exit_code == 0, res.output
-    return res.output.strip()
-
-
 def test_keys_the_user_set_are_shown_even_when_they_vary_together(tmp_path):
     """sigmoid+N(0,1) against relu+He: both keys were set, both are shown (also in the legend)."""
-    _train(tmp_path, "--activation", "sigmoid", "--init", "normal:std=1")
-    _train(tmp_path, "--activation", "relu", "--init", "he_normal")
+    make_run(tmp_path, "--activation", "sigmoid", "--init", "normal:std=1")
+    make_run(tmp_path, "--activation", "relu", "--init", "he_normal")
     records = load_runs(resolve_runs([str(tmp_path)], tmp_path))
     frame, keys = runs_table(records)
     assert {"activation", "init"} <= set(keys)
@@ -339,12 +303,12 @@ def test_keys_the_user_set_are_shown_even_when_they_vary_together(tmp_path):
 
 def test_a_resolved_spec_that_follows_from_a_set_key_is_not_shown(tmp_path):
     """--lr set: the resolved optimizer spec differs too, but it only repeats the lr column."""
-    _train(tmp_path, "--optimizer", "momentum", "--lr", "0.1")
-    _train(tmp_path, "--optimizer", "momentum", "--lr", "0.01")
+    make_run(tmp_path, "--optimizer", "momentum", "--lr", "0.1")
+    make_run(tmp_path, "--optimizer", "momentum", "--lr", "0.01")
     records = load_runs(resolve_runs([str(tmp_path)], tmp_path))
     frame, keys = runs_table(records)
     assert keys == ["lr"]
-    _train(tmp_path, "--optimizer", "sgd", "--lr", "0.05")
+    make_run(tmp_path, "--optimizer", "sgd", "--lr", "0.05")
     frame, keys = runs_table(load_runs(resolve_runs([str(tmp_path)], tmp_path)))
     assert set(keys) == {"lr", "optimizer"}
     assert set(frame["optimizer"]) == {"momentum", "sgd"}  # as written; the resolved spec is in the CSV
@@ -353,34 +317,27 @@ def test_a_resolved_spec_that_follows_from_a_set_key_is_not_shown(tmp_path):
 
 
 def test_a_sweep_is_found_by_its_name_and_ambiguity_lists_the_candidates(tmp_path):
-    from typer.testing import CliRunner
-
-    runner = CliRunner()
     for lrs in ("0.1,0.01", "0.2,0.02"):
-        res = runner.invoke(
-            app,
-            [
-                "sweep",
-                "grid",
-                "--name",
-                "my-sweep",
-                "--model",
-                "mlp:8",
-                "--epochs",
-                "1",
-                "-p",
-                f"lr={lrs}",
-                "--results-dir",
-                str(tmp_path),
-                "-q",
-                "-w",
-                "1",
-            ],
+        invoke(
+            "sweep",
+            "grid",
+            "--name",
+            "my-sweep",
+            "--model",
+            "mlp:8",
+            "--epochs",
+            "1",
+            "-p",
+            f"lr={lrs}",
+            "--results-dir",
+            str(tmp_path),
+            "-q",
+            "-w",
+            "1",
         )
-        assert res.exit_code == 0, res.output
-    res = runner.invoke(app, ["compare-runs", "my-sweep", "--results-dir", str(tmp_path)])
-    assert res.exit_code == 2 and "sweep name 'my-sweep' matches 2 sweeps: my-sweep-" in res.output
+    res = invoke("compare-runs", "my-sweep", "--results-dir", tmp_path, expect=2)
+    assert "sweep name 'my-sweep' matches 2 sweeps: my-sweep-" in res.output
     first = sorted(p.name for p in tmp_path.iterdir())[0]
     shutil.rmtree(tmp_path / first)
-    res = runner.invoke(app, ["compare-runs", "my-sweep", "--results-dir", str(tmp_path)], terminal_width=200)
-    assert res.exit_code == 0 and "2 runs" in res.output, res.output
+    res = invoke("compare-runs", "my-sweep", "--results-dir", tmp_path, terminal_width=200)
+    assert "2 runs" in res.output, res.output

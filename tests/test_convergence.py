@@ -2,19 +2,13 @@
 
 import numpy as np
 import pytest
-
-from nnctl.training import RunConfig, fit, prepare
-
-
-def train(**options):
-    run = prepare(RunConfig(**options))
-    return run, fit(run)
+from helpers import fit_run
 
 
 @pytest.mark.parametrize("optimizer", ["momentum:lr=0.1", "adam:lr=0.01"])
 @pytest.mark.parametrize("data", ["xor:n=200", "spiral:classes=3,n=300,noise=0.1"])
 def test_xor_and_spiral_reach_99_percent_training_accuracy(data, optimizer):
-    run, result = train(
+    run, result = fit_run(
         data=data,
         model="mlp:64,64",
         optimizer=optimizer,
@@ -31,7 +25,7 @@ def test_xor_and_spiral_reach_99_percent_training_accuracy(data, optimizer):
 
 def test_same_seed_gives_identical_weights_after_training():
     def weights(seed):
-        run, _ = train(model="mlp:32", epochs=2, dropout=0.2, seed=seed, restore_best=False)
+        run, _ = fit_run(model="mlp:32", epochs=2, dropout=0.2, seed=seed, restore_best=False)
         return run.model.params.copy()
 
     np.testing.assert_array_equal(weights(3), weights(3))
@@ -40,7 +34,7 @@ def test_same_seed_gives_identical_weights_after_training():
 
 def test_zero_init_leaves_hidden_units_identical_after_training():
     """The notes' symmetry: with all weights equal, every hidden unit gets the same gradient."""
-    run, result = train(
+    run, result = fit_run(
         model="dense:16,sigmoid,dense:10",
         init="zeros",
         activation="sigmoid",
@@ -59,7 +53,7 @@ def test_zero_init_leaves_hidden_units_identical_after_training():
 
 
 def test_digits_cnn_reaches_97_percent():
-    _, result = train(
+    _, result = fit_run(
         model="conv:16x3,relu,maxpool:2,flatten,dense:10", optimizer="momentum:lr=0.05", epochs=15, seed=0
     )
     assert result.final["test_acc"] >= 0.97, result.final
@@ -70,15 +64,15 @@ def test_residual_connections_make_depth_trainable():
     blocks = "res(dense:32,relu,dense:32,init=zeros)x20"
     plain = ",".join(["dense:32,relu,dense:32,relu"] * 20)
     common = dict(optimizer="momentum:lr=0.01", epochs=15, seed=0)
-    _, res = train(model=f"dense:32,relu,{blocks},relu", **common)
-    _, flat = train(model=f"dense:32,relu,{plain}", **common)
+    _, res = fit_run(model=f"dense:32,relu,{blocks},relu", **common)
+    _, flat = fit_run(model=f"dense:32,relu,{plain}", **common)
     assert res.final["test_acc"] >= 0.9, res.final
     assert res.final["test_acc"] > flat.final["test_acc"] + 0.2, (res.final, flat.final)
     assert res.final["eval_train_loss"] < flat.final["eval_train_loss"] / 10
 
 
 def test_batch_size_full_and_one_are_gradient_descent_and_sgd():
-    run, result = train(data="xor:n=40", model="mlp:4", batch_size="full", epochs=3, val_split=0.0, test_split=0.0)
+    run, result = fit_run(data="xor:n=40", model="mlp:4", batch_size="full", epochs=3, val_split=0.0, test_split=0.0)
     assert result.steps == 3
-    run, result = train(data="xor:n=40", model="mlp:4", batch_size=1, epochs=1, val_split=0.0, test_split=0.0)
+    run, result = fit_run(data="xor:n=40", model="mlp:4", batch_size=1, epochs=1, val_split=0.0, test_split=0.0)
     assert result.steps == 40

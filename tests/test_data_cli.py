@@ -10,12 +10,9 @@ import json
 
 import pytest
 from fetch_server import FileServer, catalog_for, closed_port_url, tiny_cifar, tiny_mnist
-from typer.testing import CliRunner
+from helpers import error_line, invoke
 
-from nnctl.cli.app import app
 from nnctl.data.catalog import CATALOG
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -41,16 +38,8 @@ def mnist_served(tmp_path, server, monkeypatch):
 
 
 def run(*args, expect=0):
-    result = runner.invoke(app, list(args), env={"COLUMNS": "250"})  # long paths stay on one line
-    assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-    return result
-
-
-def one_error_line(result) -> str:
-    err = result.stderr.strip()
-    assert len(err.splitlines()) == 1 and err.startswith("error: "), err
-    assert "Traceback" not in result.output
-    return err
+    """Kept: a wide terminal, so that long paths stay on one line."""
+    return invoke(*args, expect=expect, env={"COLUMNS": "250"})
 
 
 def test_fetched_mnist_then_trains_with_no_path(tmp_path, cache, mnist_served):
@@ -86,7 +75,7 @@ def test_fetched_mnist_then_trains_with_no_path(tmp_path, cache, mnist_served):
 def test_without_the_files_train_names_the_command_that_fixes_it(tmp_path, cache):
     for name, size in (("mnist", "11.6 MB"), ("fashion_mnist", "30.9 MB"), ("cifar10", "170.1 MB")):
         result = run("train", "--data", name, "--results-dir", str(tmp_path / "results"), expect=2)
-        err = one_error_line(result)
+        err = error_line(result)
         assert f"{name} is not downloaded into '{cache / name}'; run 'nnctl data fetch {name}' ({size})" in err
         assert f"or pass {name}:path=DIR" in err
     assert not (tmp_path / "results").exists()
@@ -95,7 +84,7 @@ def test_without_the_files_train_names_the_command_that_fixes_it(tmp_path, cache
 def test_a_server_that_is_down_is_one_line_and_exit_1(cache, mnist_served):
     url = closed_port_url()
     result = run("data", "fetch", "mnist", "--mirror", url, "--retries", "0", expect=1)
-    err = one_error_line(result)
+    err = error_line(result)
     assert f"error: cannot fetch mnist: {url}train-images-idx3-ubyte.gz: Connection refused (1 try)" in err
     assert "pass --mirror URL" in err
     assert not any(p.is_file() for p in (cache / "mnist").iterdir())
@@ -104,7 +93,7 @@ def test_a_server_that_is_down_is_one_line_and_exit_1(cache, mnist_served):
 def test_a_wrong_checksum_is_one_line_and_exit_1(cache, server, mnist_served, monkeypatch):
     server.files["/mnist/t10k-labels-idx1-ubyte.gz"] = b"x" * len(mnist_served["t10k-labels-idx1-ubyte.gz"])
     result = run("data", "fetch", "mnist", expect=1)
-    err = one_error_line(result)
+    err = error_line(result)
     assert "t10k-labels-idx1-ubyte.gz: its SHA-256 is" in err and "the mirror serves another file" in err
     assert {p.name for p in (cache / "mnist").iterdir()} == set(mnist_served) - {"t10k-labels-idx1-ubyte.gz"}
     listed = run("data", "list").stdout
@@ -146,9 +135,9 @@ def test_cifar10_fetch_and_list(tmp_path, cache, server, monkeypatch):
 
 
 def test_bad_names_and_mirrors_are_usage_errors(cache):
-    err = one_error_line(run("data", "fetch", "cifar", expect=2))
+    err = error_line(run("data", "fetch", "cifar", expect=2))
     assert "unknown dataset 'cifar' to fetch; valid: mnist, fashion_mnist, cifar10; did you mean 'cifar10'?" in err
-    err = one_error_line(run("data", "fetch", "mnist", "--mirror", "not a url", expect=2))
+    err = error_line(run("data", "fetch", "mnist", "--mirror", "not a url", expect=2))
     assert "mirror 'not a url' is not allowed; expected an http:// or https:// URL" in err
-    err = one_error_line(run("data", "fetch", "mnist", "--retries", "-1", expect=2))
+    err = error_line(run("data", "fetch", "mnist", "--retries", "-1", expect=2))
     assert "--retries" in err

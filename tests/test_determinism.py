@@ -6,12 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.results.store import CURVE_COLUMNS
 
-runner = CliRunner()
 # the wall-clock columns of curve.csv and metrics.csv; everything else must match exactly
 CURVE_TIMING = {"epoch_seconds", "samples_per_second"}
 METRICS_TIMING = {"wall_seconds", "train_seconds", "samples_per_second_mean", "started", "finished"}
@@ -26,26 +24,20 @@ def text_without(path: Path, dropped: set[str]) -> str:
     return "\n".join(",".join(row[i] for i in keep) for row in rows)
 
 
-def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, (result.output, result.exception)
-    return result.output.strip()
-
-
 def test_timing_columns_are_the_only_wall_clock_ones():
     assert CURVE_TIMING <= set(CURVE_COLUMNS)
     assert [c for c in CURVE_COLUMNS if c.endswith(("seconds", "_per_second"))] == sorted(CURVE_TIMING)
 
 
 def test_same_config_and_seed_give_identical_files(tmp_path):
-    a = Path(invoke("train", "--results-dir", tmp_path / "a", "--quiet", *RUN))
-    b = Path(invoke("train", "--results-dir", tmp_path / "b", "--quiet", *RUN))
+    a = Path(invoke("train", "--results-dir", tmp_path / "a", "--quiet", *RUN).output.strip())
+    b = Path(invoke("train", "--results-dir", tmp_path / "b", "--quiet", *RUN).output.strip())
     curve = text_without(a / "curve.csv", CURVE_TIMING)
     assert curve.count("\n") == 4 and curve == text_without(b / "curve.csv", CURVE_TIMING)
     assert text_without(a / "metrics.csv", METRICS_TIMING) == text_without(b / "metrics.csv", METRICS_TIMING)
     assert (a / "weights.npz").read_bytes() == (b / "weights.npz").read_bytes()
     # and another seed gives other numbers (the comparison can fail)
-    c = Path(invoke("train", "--results-dir", tmp_path / "c", "--quiet", *RUN[:-1], "6"))
+    c = Path(invoke("train", "--results-dir", tmp_path / "c", "--quiet", *RUN[:-1], "6").output.strip())
     assert text_without(c / "curve.csv", CURVE_TIMING) != curve
     assert (c / "weights.npz").read_bytes() != (a / "weights.npz").read_bytes()
 
@@ -56,7 +48,9 @@ def sweeps(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("sweeps")
     out = {}
     for label, extra in (("w1", ["-w", "1"]), ("w2", ["-w", "2"])):
-        out[label] = Path(invoke("sweep", "grid", "--results-dir", root / label, *RUN, *AXES, *extra, "-q"))
+        out[label] = Path(
+            invoke("sweep", "grid", "--results-dir", root / label, *RUN, *AXES, *extra, "-q").output.strip()
+        )
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
         processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
@@ -74,7 +68,7 @@ def sweeps(tmp_path_factory) -> dict[str, Path]:
                 "--scheduler",
                 cluster.scheduler_address,
                 "-q",
-            )
+            ).output.strip()
         )
     return out
 
@@ -132,7 +126,7 @@ def test_a_trial_is_the_run_train_writes_for_its_options(tmp_path, sweeps):
             "he_normal",
             "--threads",
             "1",
-        )
+        ).output.strip()
     )
     assert text_without(run / "curve.csv", CURVE_TIMING) == text_without(trial / "curve.csv", CURVE_TIMING)
     assert text_without(run / "metrics.csv", METRICS_TIMING) == text_without(trial / "metrics.csv", METRICS_TIMING)

@@ -3,9 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import fit_run, invoke, make_run
 
-from nnctl.cli.app import app
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.diagnostics import DiagnosticsCollector, symmetry_score
 
@@ -13,8 +12,8 @@ DEEP = "mlp:" + ",".join(["32"] * 10)
 
 
 def run_with_diagnostics(**options):
-    run = prepare(RunConfig(diagnostics=True, **options))
-    result = fit(run)
+    """Kept: fit_run with diagnostics on, and its diagnostics as a table."""
+    run, result = fit_run(diagnostics=True, **options)
     frame = pd.DataFrame(result.diagnostics)
     return run, result, frame
 
@@ -144,24 +143,19 @@ def test_diagnostics_do_not_change_training():
 
 
 def test_cli_writes_diagnostics_csv_and_warnings(tmp_path):
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--diagnostics",
-            "--init",
-            "zeros",
-            "--model",
-            "dense:16,sigmoid,dense:10",
-            "--epochs",
-            "2",
-            "--quiet",
-            "--results-dir",
-            str(tmp_path),
-        ],
+    result = invoke(
+        "train",
+        "--diagnostics",
+        "--init",
+        "zeros",
+        "--model",
+        "dense:16,sigmoid,dense:10",
+        "--epochs",
+        "2",
+        "--quiet",
+        "--results-dir",
+        tmp_path,
     )
-    assert result.exit_code == 0, result.output
     run = next(tmp_path.iterdir())
     frame = pd.read_csv(run / "diagnostics.csv")
     assert list(frame.columns) == ["epoch", "layer", "stat", "value"]
@@ -180,25 +174,9 @@ def test_batch_norm_gradient_norms_equal_finite_differences(tmp_path):
     from nnctl.results.store import read_json, read_weights
     from nnctl.training.diagnostics import probe_indices
 
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--model",
-            "mlp:8,6",
-            "--batch-norm",
-            "--diagnostics",
-            "--dtype",
-            "float64",
-            "--epochs",
-            "2",
-            "--no-restore-best",
-            "--results-dir",
-            str(tmp_path),
-            "--quiet",
-        ],
+    make_run(
+        tmp_path, "--batch-norm", "--diagnostics", "--dtype", "float64", "--no-restore-best", model="mlp:8,6", epochs=2
     )
-    assert result.exit_code == 0, result.output
     run_dir = next(p for p in tmp_path.iterdir() if p.is_dir())
     cfg = RunConfig.from_dict(read_json(run_dir / "config.json")["config"])
     run = prepare(cfg)

@@ -1,9 +1,8 @@
 """Every experiment file runs in its --fast version and its expectation holds (one test per file)."""
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
 from nnctl.experiments.expect import Expectation, matches
 from nnctl.experiments.runner import run_experiment
@@ -31,12 +30,17 @@ def test_fast_experiment_supports_its_claim(path, tmp_path):
 
 
 def test_cli_run_prints_verdict_and_writes_report(tmp_path):
-    result = CliRunner().invoke(
-        app,
-        ["experiment", "run", "cross_entropy_vs_quadratic", "--fast", "--results-dir", str(tmp_path), "--workers", "1"],
+    result = invoke(
+        "experiment",
+        "run",
+        "cross_entropy_vs_quadratic",
+        "--fast",
+        "--results-dir",
+        tmp_path,
+        "--workers",
+        "1",
         terminal_width=200,
     )
-    assert result.exit_code == 0, result.output
     assert "SUPPORTED: eval_train_mae[loss=quadratic] > 0.15" in result.output
     assert "exact: the same difference for every seed" in result.output  # a deterministic single neuron
     report = tmp_path / "cross-entropy-vs-quadratic-fast" / "report.md"
@@ -48,12 +52,11 @@ def test_cli_run_prints_verdict_and_writes_report(tmp_path):
 
 def test_cli_list_shows_every_experiment_on_one_screen(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # outside a checkout: the experiments ship with nnctl
-    result = CliRunner().invoke(app, ["experiment", "list"], terminal_width=80)
-    assert result.exit_code == 0, result.output
+    result = invoke("experiment", "list", terminal_width=80)
     for path in FILES:
         assert path.stem in result.output
     assert len(result.output.splitlines()) <= 40
-    details = CliRunner().invoke(app, ["experiment", "list", "--details"], terminal_width=80)
+    details = invoke("experiment", "list", "--details", terminal_width=80)
     assert "expect:" in details.output and "Simard" in details.output
 
 

@@ -12,12 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import error_line, invoke, one_line_error
 
-from nnctl.cli.app import app
 from nnctl.results import load_run
 
-runner = CliRunner()
 LONG = ["--model", "mlp:64", "--epochs", "3000"]  # far longer than any test lets it run
 RUN_FILES = ["config.json", "curve.csv", "metrics.csv", "preprocessing.json", "weights.npz"]
 
@@ -58,8 +56,7 @@ def hidden(run: Path) -> list[str]:
 def status_column(*runs: Path) -> list[str]:
     """The status column of `nnctl compare-runs` (through its --csv export)."""
     csv = runs[0].parent / "compare.csv"
-    result = runner.invoke(app, ["compare-runs", *map(str, runs), "--csv", str(csv)])
-    assert result.exit_code == 0, result.output
+    invoke("compare-runs", *runs, "--csv", csv)
     return pd.read_csv(csv)["status"].tolist()
 
 
@@ -136,10 +133,10 @@ def test_sigint_during_a_sweep_stops_cleanly_and_resumes(tmp_path):
         text=True,
     )
     wait_for_status(tmp_path, proc, "running")
-    second = runner.invoke(app, sweep_args)
-    assert second.exit_code == 1 and proc.poll() is None, (second.output, proc.poll())
-    err = second.stderr.strip()
-    assert err.startswith("error: sweep '") and "is being run by another nnctl process" in err and "\n" not in err
+    second = invoke(*sweep_args, expect=1)
+    assert proc.poll() is None, (second.output, proc.poll())
+    err = error_line(second)
+    assert err.startswith("error: sweep '") and "is being run by another nnctl process" in err
     wait_for_status(tmp_path, proc, "completed")
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole group gets it
     out, err = proc.communicate(timeout=30)
@@ -153,8 +150,7 @@ def test_sigint_during_a_sweep_stops_cleanly_and_resumes(tmp_path):
     assert {p.name for p in (sweep / "trials").iterdir()} == finished  # no half-written trial, no temporaries
     kept = {t: (sweep / "trials" / t / "curve.csv").read_bytes() for t in finished}
 
-    result = runner.invoke(app, ["sweep", "resume", str(sweep), "-w", "2", "-q"])
-    assert result.exit_code == 0, result.output
+    invoke("sweep", "resume", sweep, "-w", "2", "-q")
     table = pd.read_csv(sweep / "sweep.csv")
     assert len(table) == 4 and set(table["status"]) == {"completed"}
     assert {t: (sweep / "trials" / t / "curve.csv").read_bytes() for t in finished} == kept
@@ -177,11 +173,8 @@ def test_two_runs_at_once_with_the_same_name_never_collide(tmp_path):
 
 
 def one_line_failure(results, code, *extra) -> str:
-    result = runner.invoke(app, ["train", "--results-dir", str(results), "--epochs", "1", "--model", "mlp:8", *extra])
-    assert result.exit_code == code, (result.exit_code, result.output, result.exception)
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in result.output
-    return err
+    """Kept: a small train into ``results`` (not --quiet) that must fail with ``code`` in one line."""
+    return one_line_error("train", "--results-dir", results, "--epochs", "1", "--model", "mlp:8", *extra, code=code)
 
 
 def test_results_dir_under_a_regular_file(tmp_path):

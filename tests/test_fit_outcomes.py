@@ -5,19 +5,20 @@ import math
 
 import numpy as np
 import pytest
+from helpers import fit_run
 
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.callbacks import Callback
 
 
 def diverging(**options):
-    return prepare(RunConfig(optimizer="sgd", lr=1e3, epochs=20, **options))
+    """Kept: fit_run with a learning rate that makes plain SGD diverge within 20 epochs."""
+    return fit_run(optimizer="sgd", lr=1e3, epochs=20, **options)
 
 
 def test_a_diverged_run_returns_the_best_epochs_weights():
     """Divergence in the epoch right after the best one used to skip the restore: NaN weights."""
-    run = diverging()
-    result = fit(run)
+    run, result = diverging()
     assert result.status == "diverged" and result.restored_best
     assert np.all(np.isfinite(run.model.params))
     assert result.final["val_loss"] == result.curve[result.best_epoch]["val_loss"]
@@ -25,8 +26,7 @@ def test_a_diverged_run_returns_the_best_epochs_weights():
 
 
 def test_without_restore_best_a_diverged_run_returns_its_last_finite_epoch():
-    run = diverging(restore_best=False)
-    result = fit(run)
+    run, result = diverging(restore_best=False)
     assert result.status == "diverged" and not result.restored_best
     assert np.all(np.isfinite(run.model.params))
     assert "the last finite one, are returned" in result.stop_reason

@@ -6,9 +6,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, TrainingError
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.lr_find import (
@@ -23,7 +22,6 @@ from nnctl.training.lr_find import (
     with_lr,
 )
 
-runner = CliRunner()
 SMALL = dict(model="mlp:16", epochs=2)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -163,23 +161,19 @@ def test_suggested_rate_trains_digits_sgd_to_95_percent():
 
 
 def test_cli_writes_csv_json_and_png(tmp_path):
-    res = runner.invoke(
-        app,
-        [
-            "lr-find",
-            "--results-dir",
-            str(tmp_path),
-            "--model",
-            "mlp:16",
-            "--optimizer",
-            "sgd",
-            "--iters",
-            "60",
-            "--repeats",
-            "2",
-        ],
+    res = invoke(
+        "lr-find",
+        "--results-dir",
+        tmp_path,
+        "--model",
+        "mlp:16",
+        "--optimizer",
+        "sgd",
+        "--iters",
+        "60",
+        "--repeats",
+        "2",
     )
-    assert res.exit_code == 0, res.output
     assert f"recommended: {RECOMMENDED}" in res.output and "why:" in res.output
     (run_dir,) = list(tmp_path.iterdir())
     csv = pd.read_csv(run_dir / "lr_find.csv")
@@ -197,8 +191,7 @@ def test_cli_writes_csv_json_and_png(tmp_path):
 
 
 def test_cli_single_test_csv_has_no_repeat_column(tmp_path):
-    res = runner.invoke(app, ["lr-find", "--results-dir", str(tmp_path), "--model", "mlp:16", "--quiet"])
-    assert res.exit_code == 0, res.output
+    res = invoke("lr-find", "--results-dir", tmp_path, "--model", "mlp:16", "--quiet")
     assert float(res.output.strip()) > 0
     (run_dir,) = list(tmp_path.iterdir())
     assert list(pd.read_csv(run_dir / "lr_find.csv").columns) == ["step", "lr", "loss", "smoothed_loss"]
@@ -206,8 +199,7 @@ def test_cli_single_test_csv_has_no_repeat_column(tmp_path):
 
 def test_train_lr_auto_records_the_choice_and_replays(tmp_path):
     args = ["--model", "mlp:16", "--optimizer", "sgd", "--epochs", "2", "--quiet"]
-    res = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "a"), "--lr", "auto", *args])
-    assert res.exit_code == 0, res.output
+    invoke("train", "--results-dir", tmp_path / "a", "--lr", "auto", *args)
     (run_dir,) = list((tmp_path / "a").iterdir())
     doc = json.loads((run_dir / "config.json").read_text())
     lr = doc["config"]["lr"]
@@ -216,8 +208,7 @@ def test_train_lr_auto_records_the_choice_and_replays(tmp_path):
     assert doc["config"]["optimizer"].startswith(f"sgd:lr={lr:g}")
     assert (run_dir / "lr_find.csv").is_file()
     # training after the test is exactly training at that rate from scratch
-    res = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "b"), "--lr", str(lr), *args])
-    assert res.exit_code == 0, res.output
+    invoke("train", "--results-dir", tmp_path / "b", "--lr", lr, *args)
     (other,) = list((tmp_path / "b").iterdir())
     a, b = pd.read_csv(run_dir / "curve.csv"), pd.read_csv(other / "curve.csv")
     assert a["val_loss"].tolist() == b["val_loss"].tolist()

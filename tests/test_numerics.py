@@ -14,9 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import make_run, one_line_error
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ShapeError, TrainingError
 from nnctl.core.layers.activations import ACTIVATIONS
 from nnctl.core.losses import LOSSES
@@ -116,8 +115,6 @@ def test_every_activation_is_finite_at_extreme_inputs(name, dtype):
 
 # --- dtypes of the data ------------------------------------------------------------------------------
 
-runner = CliRunner()
-
 
 def learnable(n=60, seed=0):
     X = np.random.default_rng(seed).standard_normal((n, 3))
@@ -156,22 +153,7 @@ def test_integer_and_float16_inputs_are_converted_to_float32(tmp_path, write):
     assert ds.info()["dtype"] == "float32" and ds.info()["source_dtype"] == source
     assert split_dataset(ds).X_train.dtype == np.float32
 
-    result = runner.invoke(
-        app,
-        [
-            "train",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--quiet",
-            "--data",
-            str(path),
-            "--epochs",
-            "2",
-            "--model",
-            "mlp:8",
-        ],
-    )
-    assert result.exit_code == 0, (result.output, result.exception)
+    make_run(tmp_path / "results", "--data", path, epochs=2)
     (run,) = (tmp_path / "results").iterdir()
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["dtype"] == "float32"
@@ -195,10 +177,7 @@ def test_features_too_large_to_square_in_float32_are_standardized(tmp_path):
 def test_values_beyond_float32_are_refused_not_turned_into_inf(tmp_path):
     X, y = learnable()
     X[4, 1] = 1e39
-    result = runner.invoke(app, ["train", "--results-dir", str(tmp_path / "results"), "--data", _npz(tmp_path, X, y)])
-    assert result.exit_code == 2
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err
+    err = one_line_error("train", "--results-dir", tmp_path / "results", "--data", _npz(tmp_path, X, y))
     assert "X has 1 value(s) beyond the float32 range" in err and "e.g. 1e+39" in err
     assert not (tmp_path / "results").exists()
 

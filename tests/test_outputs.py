@@ -4,34 +4,26 @@ import os
 import stat
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
 from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError
 from nnctl.results.outputs import check_output, is_own_output
 
-runner = CliRunner()
 UNRELATED = b"root:x:0:0:root:/root:/bin/bash\n"
+# a_run (conftest.py): a finished run to write pictures, tables and reports of
 
 
-@pytest.fixture(scope="module")
-def a_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs")
-    result = runner.invoke(app, ["train", "--model", "mlp:8", "--epochs", "2", "--results-dir", str(root), "--quiet"])
-    assert result.exit_code == 0, result.output
-    return result.output.strip()
-
-
-def commands(run: str, path) -> dict[str, list[str]]:
+def commands(run, path) -> dict[str, list[str]]:
     """Every command option that writes a file the user names (kept complete by the test below)."""
     return {
         "augment-preview --out": ["augment-preview", "--augment", "shift:1", "--out", str(path)],
-        "plot --out": ["plot", run, "--out", str(path)],
-        "compare-runs --plot": ["compare-runs", run, "--plot", str(path)],
-        "compare-runs --csv": ["compare-runs", run, "--csv", str(path)],
-        "report --out": ["report", run, "--out", str(path)],
-        "predict --out": ["predict", run, "--out", str(path)],
-        "evaluate --out": ["evaluate", run, "--out", str(path)],
+        "plot --out": ["plot", str(run), "--out", str(path)],
+        "compare-runs --plot": ["compare-runs", str(run), "--plot", str(path)],
+        "compare-runs --csv": ["compare-runs", str(run), "--csv", str(path)],
+        "report --out": ["report", str(run), "--out", str(path)],
+        "predict --out": ["predict", str(run), "--out", str(path)],
+        "evaluate --out": ["evaluate", str(run), "--out", str(path)],
     }
 
 
@@ -74,23 +66,20 @@ def test_an_unrelated_file_is_left_untouched_without_force(which, a_run, tmp_pat
     victim = tmp_path / f"passwd{suffix}"
     victim.write_bytes(UNRELATED)
     os.chmod(victim, 0o644)
-    result = runner.invoke(app, commands(a_run, victim)[which])
-    assert result.exit_code == 2, result.output
+    result = invoke(*commands(a_run, victim)[which], expect=2)
     assert "exists and was not written by nnctl; pass --force" in result.output
     assert victim.read_bytes() == UNRELATED and sorted(p.name for p in tmp_path.iterdir()) == [victim.name]
-    forced = runner.invoke(app, commands(a_run, victim)[which] + ["--force"])
-    assert forced.exit_code == 0, forced.output
+    invoke(*commands(a_run, victim)[which], "--force")
     kind = {".csv": "table", ".html": "report", ".json": "record"}.get(suffix, "picture")
     assert victim.read_bytes() != UNRELATED and is_own_output(victim, kind)
-    again = runner.invoke(app, commands(a_run, victim)[which])  # nnctl's own file: replaced without --force
-    assert again.exit_code == 0, again.output
+    invoke(*commands(a_run, victim)[which])  # nnctl's own file: replaced without --force
 
 
 def test_a_png_named_like_a_system_file_without_extension_is_refused(a_run, tmp_path):
     victim = tmp_path / "passwd"
     victim.write_bytes(UNRELATED)
-    result = runner.invoke(app, ["augment-preview", "--augment", "shift:1", "--out", str(victim), "--force"])
-    assert result.exit_code == 2 and "must end in .png or .svg; got '(no extension)'" in result.output
+    result = invoke("augment-preview", "--augment", "shift:1", "--out", victim, "--force", expect=2)
+    assert "must end in .png or .svg; got '(no extension)'" in result.output
     assert victim.read_bytes() == UNRELATED
 
 
@@ -131,13 +120,11 @@ def test_forced_write_through_a_symlink_replaces_the_link_not_its_target(a_run, 
     target.write_bytes(UNRELATED)
     link = tmp_path / "link.png"
     link.symlink_to(target)
-    result = runner.invoke(app, ["plot", a_run, "--out", str(link), "--force"])
-    assert result.exit_code == 0, result.output
+    invoke("plot", a_run, "--out", link, "--force")
     assert target.read_bytes() == UNRELATED and not link.is_symlink() and is_own_output(link, "picture")
 
 
 def test_svg_pictures_are_written_and_marked(a_run, tmp_path):
     out = tmp_path / "curves.svg"
-    result = runner.invoke(app, ["plot", a_run, "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    invoke("plot", a_run, "--out", out)
     assert out.read_bytes().lstrip().startswith(b"<?xml") and is_own_output(out, "picture")

@@ -10,11 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
-
-runner = CliRunner()
 FAST = ["--epochs", "1", "--model", "mlp:8"]
 
 
@@ -23,12 +20,6 @@ def results(tmp_path) -> Path:
     path = tmp_path / "work" / "deep" / "results"
     path.parent.mkdir(parents=True)
     return path
-
-
-def invoke(*args, expect=0):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-    return result
 
 
 def created_files(base: Path) -> list[Path]:

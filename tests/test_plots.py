@@ -3,15 +3,13 @@
 import sys
 
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke, make_run
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError, DataError
 from nnctl.results import load_run, plots
 from nnctl.training import RunConfig, prepare
 from nnctl.training.lr_find import find_lr, range_test
 
-runner = CliRunner()
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -31,9 +29,9 @@ def png_shape(path):
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
+    """Kept beside conftest's a_run: a 4-epoch mlp:16, and test_plot_command writes curves.png into it."""
     root = tmp_path_factory.mktemp("results")
-    res = runner.invoke(app, ["train", "--results-dir", str(root), "--model", "mlp:16", "--epochs", "4", "--quiet"])
-    assert res.exit_code == 0, res.output
+    make_run(root, model="mlp:16", epochs=4)
     (path,) = list(root.iterdir())
     return path
 
@@ -44,10 +42,7 @@ def test_curves_png(run_dir, tmp_path):
 
 
 def test_regression_curves_plot_mae(tmp_path):
-    res = runner.invoke(
-        app, ["train", "--results-dir", str(tmp_path), "--data", "sine", "--model", "mlp:8", "--epochs", "2", "--quiet"]
-    )
-    assert res.exit_code == 0, res.output
+    make_run(tmp_path, "--data", "sine", epochs=2)
     (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     assert png_shape(plots.plot_curves(load_run(path), tmp_path / "r.png")) == (450, 1100)
 
@@ -72,31 +67,27 @@ def test_compare_png(run_dir, tmp_path):
 def sweep_24(tmp_path_factory):
     """3 learning rates × 4 initializers × 2 seeds."""
     root = tmp_path_factory.mktemp("sweep24")
-    res = runner.invoke(
-        app,
-        [
-            "sweep",
-            "grid",
-            "--model",
-            "mlp:16",
-            "--optimizer",
-            "sgd",
-            "--epochs",
-            "4",
-            "-p",
-            "lr=0.3,0.03,0.003",
-            "-p",
-            "init=zeros;normal:std=1;glorot_normal;he_normal",
-            "--repeats",
-            "2",
-            "--results-dir",
-            str(root),
-            "-q",
-            "-w",
-            "2",
-        ],
+    invoke(
+        "sweep",
+        "grid",
+        "--model",
+        "mlp:16",
+        "--optimizer",
+        "sgd",
+        "--epochs",
+        "4",
+        "-p",
+        "lr=0.3,0.03,0.003",
+        "-p",
+        "init=zeros;normal:std=1;glorot_normal;he_normal",
+        "--repeats",
+        "2",
+        "--results-dir",
+        str(root),
+        "-q",
+        "-w",
+        "2",
     )
-    assert res.exit_code == 0, res.output
     return root
 
 
@@ -143,19 +134,15 @@ def test_missing_matplotlib_is_one_clear_error(monkeypatch, run_dir, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     with pytest.raises(ConfigError, match=r"^plotting needs matplotlib: pip install matplotlib$"):
         plots.plot_curves(load_run(run_dir), tmp_path / "c.png")
-    res = runner.invoke(app, ["plot", str(run_dir)])
-    assert res.exit_code == 2
+    res = invoke("plot", run_dir, expect=2)
     assert res.output.strip() == "error: plotting needs matplotlib: pip install matplotlib"
 
 
 def test_plot_command(run_dir, tmp_path):
-    res = runner.invoke(app, ["plot", run_dir.name, "--results-dir", str(run_dir.parent)])
-    assert res.exit_code == 0, res.output
+    res = invoke("plot", run_dir.name, "--results-dir", run_dir.parent)
     assert res.output.strip() == str(run_dir / "curves.png")
     assert png_shape(run_dir / "curves.png") == (450, 1100)
-    res = runner.invoke(app, ["plot", str(run_dir), "--out", str(tmp_path / "x.png")])
-    assert res.exit_code == 0, res.output
+    invoke("plot", run_dir, "--out", tmp_path / "x.png")
     assert png_shape(tmp_path / "x.png") == (450, 1100)
-    res = runner.invoke(app, ["plot", "nope", "--results-dir", str(run_dir.parent)])
-    assert res.exit_code == 2
+    res = invoke("plot", "nope", "--results-dir", run_dir.parent, expect=2)
     assert res.output.startswith("error: unknown run or sweep 'nope'; runs and sweeps in")

@@ -13,17 +13,14 @@ import urllib.request
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.report.fit import fit_verdict
 from nnctl.report.model import ModelBuilder, build_model, to_json
 from nnctl.report.server import open_server, url_of
 from nnctl.results.layer_stats import fired, heatmaps
 from nnctl.results.runs import load_run
 from nnctl.results.stats import welch_t_test
-
-runner = CliRunner()
 
 
 def embedded_model(html: str) -> dict:
@@ -196,8 +193,7 @@ def damaged(results_tree, tmp_path):
 
 
 def test_damaged_runs_show_what_can_be_read(damaged):
-    result = runner.invoke(app, ["report", "--results-dir", str(damaged)])
-    assert result.exit_code == 0, result.output
+    invoke("report", "--results-dir", damaged)
     pages = embedded_model((damaged / "report.html").read_text())["runs"]
     assert pages["truncated"]["problems"] == ["curve.csv: the last line is cut off (left out)"]
     assert len(pages["truncated"]["curve"]["epoch"]) == 4  # the cut-off last epoch is left out
@@ -211,8 +207,7 @@ def test_damaged_runs_show_what_can_be_read(damaged):
 
 def test_a_path_with_no_runs_is_a_note_not_an_error(damaged, tmp_path):
     out = tmp_path / "empty.html"
-    result = runner.invoke(app, ["report", str(damaged / "empty"), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    result = invoke("report", damaged / "empty", "--out", out)
     assert "nothing nnctl wrote was found" in result.output
     assert embedded_model(out.read_text())["notes"]
 
@@ -222,24 +217,24 @@ def test_unknown_names_and_bad_outputs_are_one_line(results_tree, tmp_path):
         (["report", "no-such-run", "--results-dir", str(results_tree)], "unknown run or sweep 'no-such-run'"),
         (["report", "--out", str(tmp_path / "x.txt"), "--results-dir", str(results_tree)], "must end in .html"),
     ):
-        result = runner.invoke(app, args)
-        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+        result = invoke(*args, expect=2)
+        assert message in result.output and "Traceback" not in result.output
     other = tmp_path / "mine.html"
     other.write_text("<html>someone else's page</html>")
-    result = runner.invoke(app, ["report", "--out", str(other), "--results-dir", str(results_tree)])
-    assert result.exit_code == 2 and "was not written by nnctl" in result.output
+    result = invoke("report", "--out", other, "--results-dir", results_tree, expect=2)
+    assert "was not written by nnctl" in result.output
 
 
 def test_the_report_is_one_file_that_loads_nothing(results_tree, tmp_path):
     out = tmp_path / "report.html"
-    assert runner.invoke(app, ["report", "--results-dir", str(results_tree), "--out", str(out)]).exit_code == 0
+    invoke("report", "--results-dir", results_tree, "--out", out)
     html = out.read_text()
     assert '<meta name="generator" content="nnctl">' in html[:2000]
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)  # no external script, style or font
     assert "@import" not in html and "url(http" not in html
     assert "default-src 'none'" in html
     # written again over its own file without --force
-    assert runner.invoke(app, ["report", "--results-dir", str(results_tree), "--out", str(out)]).exit_code == 0
+    invoke("report", "--results-dir", results_tree, "--out", out)
 
 
 def test_model_builder_rereads_only_what_changed(results_tree):
@@ -301,18 +296,16 @@ def test_a_port_in_use_is_one_line_and_exit_2(results_tree):
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        result = runner.invoke(app, ["view", "--results-dir", str(results_tree), "--port", str(port)])
-    assert result.exit_code == 2
+        result = invoke("view", "--results-dir", results_tree, "--port", port, expect=2)
     assert result.output.strip() == f"error: port {port} on 127.0.0.1 is in use; choose another with --port"
 
 
 def test_plot_diagnostics_draws_the_heatmaps(results_tree, tmp_path):
     run = next(p for p in results_tree.iterdir() if p.name.endswith("-diag"))
     for name in ("heat.png", "heat.svg"):
-        result = runner.invoke(app, ["plot", str(run), "--diagnostics", "--out", str(tmp_path / name)])
-        assert result.exit_code == 0, result.output
+        invoke("plot", run, "--diagnostics", "--out", tmp_path / name)
     assert (tmp_path / "heat.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in (tmp_path / "heat.svg").read_bytes()
     trial = next((results_tree / "tiny-lr").glob("*/trials/*"))
-    result = runner.invoke(app, ["plot", str(trial), "--diagnostics", "--out", str(tmp_path / "none.png")])
-    assert result.exit_code == 2 and "train it with --diagnostics" in result.output
+    result = invoke("plot", trial, "--diagnostics", "--out", tmp_path / "none.png", expect=2)
+    assert "train it with --diagnostics" in result.output

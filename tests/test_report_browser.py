@@ -13,16 +13,13 @@ from urllib.parse import quote
 
 import browser as tooling
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.report.model import build_model
 from nnctl.results import write_csv, write_json
 from nnctl.results.store import RunLock
 
 pytestmark = pytest.mark.skipif(tooling.why_not() is not None, reason=tooling.why_not() or "")
-
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +31,7 @@ def chromium():
 @pytest.fixture(scope="module")
 def report(results_tree, tmp_path_factory):
     out = tmp_path_factory.mktemp("html") / "report.html"
-    result = runner.invoke(app, ["report", "--results-dir", str(results_tree), "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    invoke("report", "--results-dir", results_tree, "--out", out)
     return out, build_model(None, results_tree)
 
 

@@ -4,9 +4,8 @@ import math
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError
 from nnctl.training import RunConfig, fit, prepare
 from nnctl.training.sanity import (
@@ -16,8 +15,6 @@ from nnctl.training.sanity import (
     overfit_batch,
     unregularized,
 )
-
-runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
 
 
 def test_overfit_eight_digits_reaches_100_percent_quickly():
@@ -63,12 +60,10 @@ def test_bad_sizes_are_config_errors():
 
 
 def test_cli_overfit_batch_exit_codes(tmp_path):
-    ok = runner.invoke(app, ["train", "--overfit-batch", "8", "--results-dir", str(tmp_path)])
-    assert ok.exit_code == 0, ok.output
+    ok = invoke("train", "--overfit-batch", "8", "--results-dir", tmp_path)
     assert "reached 100% training accuracy on 8 samples after" in ok.output
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # a check, not a run
-    bad = runner.invoke(app, ["train", "--overfit-batch", "8", "--lr", "0", "--overfit-steps", "30"])
-    assert bad.exit_code == 1
+    bad = invoke("train", "--overfit-batch", "8", "--lr", "0", "--overfit-steps", "30", expect=1)
     text = bad.output + (bad.stderr if hasattr(bad, "stderr") else "")
     assert "did not reach 100% training accuracy on 8 samples within 30 steps" in text
 
@@ -110,22 +105,9 @@ def test_initial_loss_check_callback_warns_for_huge_initial_weights():
 
 
 def test_cli_prints_and_records_the_initial_loss_warning(tmp_path):
-    res = runner.invoke(
-        app,
-        [
-            "train",
-            "--results-dir",
-            str(tmp_path),
-            "--model",
-            "mlp:64",
-            "--init",
-            "normal:std=3.0",
-            "--epochs",
-            "1",
-            "--quiet",
-        ],
+    res = invoke(
+        "train", "--results-dir", tmp_path, "--model", "mlp:64", "--init", "normal:std=3.0", "--epochs", "1", "--quiet"
     )
-    assert res.exit_code == 0, res.output
     text = res.output + (res.stderr if hasattr(res, "stderr") else "")
     assert "warning: initial loss" in text and "log C" in text
     (run_dir,) = list(tmp_path.iterdir())

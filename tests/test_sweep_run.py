@@ -11,22 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.results import load_run
 from nnctl.results.store import TIMING_COLUMNS
 from nnctl.search import build_space, expand, run_sweep, worker
 
-runner = CliRunner()
 SMALL = ["--model", "mlp:16", "--epochs", "2", "-p", "lr=0.01,0.001", "-p", "init=glorot_normal,he_normal"]
 VARYING = set(TIMING_COLUMNS) | {"started", "finished", "worker"}
 
 
 def sweep(tmp_path, *args, expect=0, sub="grid"):
-    result = runner.invoke(app, ["sweep", sub, "--results-dir", str(tmp_path), *args])
-    assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
-    return result
+    """Kept: ``nnctl sweep SUB --results-dir TMP_PATH ARGS``, the shape of most calls here."""
+    return invoke("sweep", sub, "--results-dir", tmp_path, *args, expect=expect)
 
 
 def only_sweep(results: Path) -> Path:
@@ -66,24 +63,20 @@ def test_sweep_writes_runs_and_resumes_by_identity(tmp_path):
 
     # a trial's curve is the curve `nnctl train` writes for the same options (timing aside)
     row = table.iloc[0]
-    train = runner.invoke(
-        app,
-        [
-            "train",
-            "--results-dir",
-            str(tmp_path / "train"),
-            "--quiet",
-            "--model",
-            "mlp:16",
-            "--epochs",
-            "2",
-            "--lr",
-            str(row["lr"]),
-            "--init",
-            row["init"],
-        ],
+    invoke(
+        "train",
+        "--results-dir",
+        tmp_path / "train",
+        "--quiet",
+        "--model",
+        "mlp:16",
+        "--epochs",
+        "2",
+        "--lr",
+        row["lr"],
+        "--init",
+        row["init"],
     )
-    assert train.exit_code == 0, train.output
     [single] = (tmp_path / "train").iterdir()
     assert sorted(p.name for p in single.iterdir()) == sorted(
         p.name for p in (path / "trials" / row["trial_id"]).iterdir()
@@ -96,8 +89,8 @@ def test_sweep_writes_runs_and_resumes_by_identity(tmp_path):
     before = snapshot(path / "trials")
     again = sweep(tmp_path / "a", *SMALL, "--name", "demo", "-w", "2").output
     assert "4 already done" in again and "4 from earlier runs" in again
-    resumed = runner.invoke(app, ["sweep", "resume", path.name, "--results-dir", str(tmp_path / "a"), "-q"])
-    assert resumed.exit_code == 0 and resumed.output.strip() == str(path)
+    resumed = invoke("sweep", "resume", path.name, "--results-dir", tmp_path / "a", "-q")
+    assert resumed.output.strip() == str(path)
     assert snapshot(path / "trials") == before
     pd.testing.assert_frame_equal(stable(pd.read_csv(path / "sweep.csv")), stable(table))
 
@@ -242,8 +235,7 @@ def test_sigkill_loses_only_in_flight_trials(tmp_path):
     assert done <= {p.name for p in (path / "trials").glob("[!.]*")}
     kept = snapshot(path / "trials")
 
-    result = runner.invoke(app, ["sweep", "resume", str(path), "-w", "2", "-q"])
-    assert result.exit_code == 0, result.output
+    invoke("sweep", "resume", path, "-w", "2", "-q")
     after = pd.read_csv(path / "sweep.csv")
     assert sorted(after["trial_id"]) == sorted(before["trial_id"]) and after["trial_id"].is_unique
     assert set(after["status"]) == {"completed"}

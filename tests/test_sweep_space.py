@@ -4,9 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from helpers import invoke
 
-from nnctl.cli.app import app
 from nnctl.core.errors import ConfigError
 from nnctl.search import (
     build_space,
@@ -215,35 +214,30 @@ def test_toml_spec_equals_the_same_flags(tmp_path):
     )
     assert merged.base["epochs"] == 3 and merged.params["lr"] == [0.5, 0.05] and merged.base["model"] == "mlp:16"
 
-    runner = CliRunner()
-    by_file = runner.invoke(app, ["sweep", "grid", str(spec), "--dry-run"])
-    by_flags = runner.invoke(
-        app,
-        [
-            "sweep",
-            "grid",
-            "--dry-run",
-            "--name",
-            "s",
-            "--repeats",
-            "2",
-            "--zip",
-            "lr,batch_size",
-            "--model",
-            "mlp:16",
-            "--epochs",
-            "2",
-            "-p",
-            "lr=0.1,0.01",
-            "-p",
-            "batch_size=32,64",
-            "-p",
-            "model=mlp:16;mlp:32,16",
-            "-p",
-            "init=zeros,he_normal",
-        ],
+    by_file = invoke("sweep", "grid", spec, "--dry-run")
+    by_flags = invoke(
+        "sweep",
+        "grid",
+        "--dry-run",
+        "--name",
+        "s",
+        "--repeats",
+        "2",
+        "--zip",
+        "lr,batch_size",
+        "--model",
+        "mlp:16",
+        "--epochs",
+        "2",
+        "-p",
+        "lr=0.1,0.01",
+        "-p",
+        "batch_size=32,64",
+        "-p",
+        "model=mlp:16;mlp:32,16",
+        "-p",
+        "init=zeros,he_normal",
     )
-    assert by_file.exit_code == 0, by_file.output
     assert by_file.output == by_flags.output and "= 16 trials" in by_file.output
 
 
@@ -252,8 +246,8 @@ def test_spec_file_errors(tmp_path):
     bad.write_text("repeat = 2\n[params]\nlr = [0.1]\n")
     with pytest.raises(ConfigError, match="unknown key 'repeat'.*did you mean 'repeats'"):
         read_spec_file(bad)
-    result = CliRunner().invoke(app, ["sweep", "grid", str(tmp_path / "missing.toml")])
-    assert result.exit_code == 2 and "does not exist" in result.output
+    result = invoke("sweep", "grid", tmp_path / "missing.toml", expect=2)
+    assert "does not exist" in result.output
 
 
 @pytest.mark.parametrize("name, kind", [("init_sweep", "grid"), ("lr_random", "random"), ("zip_batch_lr", "grid")])
