@@ -159,13 +159,12 @@ def apply_run(run_dir: str | Path, data: str | None = None, split: str | None = 
     run's own data: its test split unless ``split`` says otherwise)."""
     import numpy as np
 
-    from .data.inputs import Expected, read_inputs
+    from .data.inputs import read_inputs
     from .results.trained import load_trained
     from .training.metrics import evaluate
 
     trained = load_trained(run_dir)
-    expected = Expected(trained.input_shape, trained.task, trained.classes, trained.feature_names, trained.target)
-    inputs = read_inputs(data, expected, trained.config, split)
+    inputs = read_inputs(data, trained.expected(), trained.config, split)
     X = trained.prepare(inputs.X)
     logits = trained.model.predict(X)
     applied = Applied(trained, inputs, logits)

@@ -8,7 +8,19 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nnctl"
 #: the layers, lowest first; a module may import from its own layer and the layers below it
-LAYERS = ["core", "data", "training", "results", "search", "experiments", "report", "workflows", "cli"]
+LAYERS = [
+    "version",
+    "core",
+    "data",
+    "training",
+    "results",
+    "search",
+    "experiments",
+    "report",
+    "workflows",
+    "api",
+    "cli",
+]
 MAX_LINES = 410
 
 

@@ -90,7 +90,7 @@ def _from_dataset(spec: str, expected: Expected, run: dict[str, Any], split: str
             "val": (parts.X_val, parts.y_val),
             "test": (parts.X_test, parts.y_test),
         }[split]
-    _check_shape(spec, X, expected)
+    check_shape(spec, X, expected)
     if expected.task == "classification":
         y = _recode(spec, y, ds.classes, expected.classes)
     return Inputs(X, y, f"{spec} ({split})" if split != "all" else spec)
@@ -148,7 +148,7 @@ def _from_npz(path: Path, expected: Expected) -> Inputs:
 
     X, y = load_npz_arrays(path, expected.target or "y")
     X = np.asarray(X, dtype=np.float32)
-    _check_shape(str(path), X, expected)
+    check_shape(str(path), X, expected)
     return Inputs(X, None if y is None else _encode(str(path), y, expected), path.name)
 
 
@@ -160,11 +160,12 @@ def _from_idx(path: Path, expected: Expected) -> Inputs:
         images = images[:, None]  # (N, H, W) → (N, 1, H, W)
     if images.max(initial=0) > 1.0:
         images /= 255.0  # as the MNIST loaders scale bytes to [0, 1]
-    _check_shape(str(path), images, expected)
+    check_shape(str(path), images, expected)
     return Inputs(images, None, path.name)
 
 
-def _check_shape(origin: str, X: np.ndarray, expected: Expected) -> None:
+def check_shape(origin: str, X: np.ndarray, expected: Expected) -> None:
+    """One line when the samples of ``X`` are not of the shape the model was trained on."""
     if tuple(X.shape[1:]) != tuple(expected.input_shape):
         raise DataError(
             f"{origin}: inputs of shape {tuple(X.shape[1:])} per sample; the model was trained on "

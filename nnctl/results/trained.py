@@ -18,6 +18,7 @@ import numpy as np
 from ..core.errors import DataError, NnctlError
 from ..core.losses import LOSSES, Loss
 from ..core.model import Model
+from ..data.inputs import Expected, check_shape
 from ..data.split import Standardizer
 from .runs import PREPROCESSING
 from .store import read_json, read_weights
@@ -42,7 +43,12 @@ class TrainedRun:
         """Raw inputs as the model was trained on them: float32, standardized with the training
         split's statistics."""
         X = np.asarray(X, dtype=np.float32)
+        check_shape("X", X, self.expected())
         return self.standardizer.transform(X) if self.standardizer is not None else X
+
+    def expected(self) -> Expected:
+        """What this run's inputs must look like."""
+        return Expected(self.input_shape, self.task, self.classes, self.feature_names, self.target)
 
     def logits(self, X: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """The model's outputs for raw inputs ``X`` (evaluation mode)."""
