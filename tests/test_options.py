@@ -48,6 +48,45 @@ def test_help_reads_at_80_columns():
     assert "…" not in result.output  # nothing cut off
 
 
+def every_command():
+    import typer.main
+
+    from nnctl.cli.app import app
+
+    def walk(cmd, prefix):
+        subs = getattr(cmd, "commands", {})
+        if not subs:
+            yield prefix
+        for name, sub in subs.items():
+            yield from walk(sub, [*prefix, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+@pytest.mark.parametrize("command", every_command(), ids=" ".join)
+def test_every_help_says_what_each_flag_and_argument_takes(command):
+    """Arguments in capitals in the usage line and their own section; no option shows a bare type
+    placeholder such as <str> or <path>; nothing is wider than 80 columns."""
+    import typer.main
+
+    from nnctl.cli.app import app
+    from nnctl.cli.help import NnctlCommand
+
+    text = invoke(*command, "--help", terminal_width=80, env={"COLUMNS": "80"}).output
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert not re.search(r"<(str|path|int|float|text|int range|float range|integer)>", text), text
+    usage = text.splitlines()[0]
+    assert usage.startswith(f"Usage: nnctl {' '.join(command)} [OPTIONS]") and "{" not in usage, usage
+    cmd = typer.main.get_command(app)
+    for name in command:
+        cmd = cmd.commands[name]
+    assert isinstance(cmd, NnctlCommand), f"nnctl {' '.join(command)} does not use NnctlCommand"
+    arguments = [p for p in cmd.params if p.param_type_name == "argument"]
+    for p in arguments:
+        assert p.name.upper() in usage, usage
+    assert ("Arguments:" in text) == bool(arguments)
+
+
 @pytest.mark.parametrize("name", [o.name for o in OPTIONS if o.type in (int, float)])
 def test_numeric_options_refuse_text_and_give_one_line(name):
     with pytest.raises(ConfigError) as info:
