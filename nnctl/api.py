@@ -44,6 +44,15 @@ class Run:
     def status(self) -> str:
         return str(self.metrics["status"].iloc[0]) if len(self.metrics) else "unknown"
 
+    @property
+    def classes(self) -> list[str]:
+        """The class names: column i of :meth:`predict` is the probability of ``classes[i]``."""
+        return list(self._applied.classes)
+
+    def predict_labels(self, X: np.ndarray) -> list[str]:
+        """The predicted class name of each row of raw inputs ``X`` (classification runs)."""
+        return [self.classes[int(i)] for i in np.argmax(self.predict(X), axis=1)]
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities (regression: predicted values) for raw inputs ``X``, preprocessed
         as the run's training data was."""

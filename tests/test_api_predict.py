@@ -55,6 +55,8 @@ def test_train_returns_the_run_as_dataframes_and_writes_the_cli_directory(api_ru
     X = np.random.default_rng(0).normal(size=(5, 64)).astype(np.float32)
     np.testing.assert_array_equal(again.predict(X), run.predict(X))
     assert again.predict(X).shape == (5, 10) and np.allclose(again.predict(X).sum(axis=1), 1.0, atol=1e-5)
+    assert again.classes == [str(d) for d in range(10)]
+    assert again.predict_labels(X) == [str(i) for i in np.argmax(again.predict(X), axis=1)]
     with pytest.raises(DataError, match=r"X: inputs of shape \(1, 8, 8\) per sample; the model was trained on \(64,\)"):
         run.predict(X.reshape(5, 1, 8, 8))
 
