@@ -30,7 +30,7 @@ from .callbacks import BestEpoch, Callback, EarlyStopping, ScheduleStep, Stop, S
 from .metrics import evaluate
 from .sanity import InitialLossCheck
 from .setup import Prepared
-from .threads import blas_threads
+from .threads import run_threads
 
 
 @dataclass
@@ -84,7 +84,7 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
         rules.append(EarlyStopping(run.monitor, mode, cfg.early_stopping, cfg.min_delta))
     was_flushing = _denormals_flushed()
     try:
-        with blas_threads(cfg.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with run_threads(cfg.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             result = _fit(run, rules + list(callbacks or []))
         if run.diagnostics is not None:
             result.diagnostics = run.diagnostics.rows

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from . import optim
+from . import conv, elementwise, optim, pool, softmax
 
-__all__ = ["optim", "warm_up"]
+__all__ = ["conv", "elementwise", "optim", "pool", "softmax", "warm_up"]
 
 
 def warm_up() -> None:

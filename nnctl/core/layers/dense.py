@@ -4,12 +4,16 @@ Dense: y = x·W + b with W of shape (fan_in, units). Rows of x are samples (C or
 and both backward products are single sgemm calls on contiguous operands:
 
     dL/dW = xᵀ·dy        dL/db = Σ_n dy        dL/dx = dy·Wᵀ
+
+The products stay in BLAS; with the compiled kernels active (nnctl/core/kernels) the bias is added
+and its gradient summed by kernels (kernels/elementwise.py), which can use several threads.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ShapeError
 from ..registry import check_range
 from .base import LAYERS, BuildContext, Layer
@@ -55,13 +59,21 @@ class Dense(Layer):
         self._x = x
         y = x @ self.params["W"]
         if self.use_bias:
-            y += self.params["b"]
+            ops = kernels.active()
+            if ops is not None and y.dtype == self.dtype:
+                ops.elementwise.add_bias(y.size, y, self.params["b"])
+            else:
+                y += self.params["b"]
         return y
 
     def backward(self, dy):
         np.matmul(self._x.T, dy, out=self.grads["W"])
         if self.use_bias:
-            np.sum(dy, axis=0, out=self.grads["b"])
+            ops = kernels.active()
+            if ops is not None and dy.dtype == self.dtype and dy.flags.c_contiguous:
+                ops.elementwise.column_sums(dy.size, dy, self.grads["b"])
+            else:
+                np.sum(dy, axis=0, out=self.grads["b"])
         if not self.need_input_grad:
             return None
         dx = dy @ self.params["W"].T
