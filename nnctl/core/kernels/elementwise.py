@@ -2,11 +2,11 @@
 
 An elementwise activation's NumPy forward or backward is a short chain of ufunc calls with
 temporaries (ReLU backward: a comparison into a fresh array, then a product); here each is one
-pass. The kernels work on flat views: :func:`flat` gives the 1-D view of an array stored
-contiguously in any axis order (the channel-major images of a convolution included), and an output
-made with ``np.empty_like`` has the same order, so element ``i`` of every flat view is the same
-element. Arrays that are not contiguous (and gradients stored in another order than the values)
-take the NumPy path.
+pass. The kernels work on flat views: :func:`apply` takes the arrays in the axis order in which
+the first is stored contiguously (the channel-major images of a convolution included), and an
+output made with ``np.empty_like`` has that order too, so element ``i`` of every flat view is the
+same element. Arrays that are not contiguous (and gradients stored in another order than the
+values) take the NumPy path.
 
 Only activations whose formula is plain arithmetic are compiled: ReLU and leaky ReLU both ways,
 and the backward passes of sigmoid, tanh, ELU/SELU and swish/SiLU, which reuse what the forward
@@ -26,29 +26,35 @@ def flat(a: np.ndarray) -> np.ndarray | None:
     """The 1-D view of ``a`` in memory order, or None when ``a`` is not contiguous in any order."""
     if a.flags.c_contiguous:
         return a.reshape(-1)
-    r = a.ravel(order="K")
-    return r if np.may_share_memory(r, a) else None
+    perm = _memory_order(a)
+    return None if perm is None else a.transpose(perm).reshape(-1)
+
+
+def _memory_order(a: np.ndarray) -> tuple[int, ...] | None:
+    """The axis order in which ``a`` is C-contiguous, or None."""
+    perm = tuple(int(i) for i in np.argsort([-abs(s) for s in a.strides], kind="stable"))
+    return perm if a.transpose(perm).flags.c_contiguous else None
 
 
 def apply(k, arrays: tuple[np.ndarray, ...], *scalars) -> np.ndarray | None:
     """Run elementwise kernel ``k`` on ``arrays`` (then a fresh output like ``arrays[0]``, then the
     scalars, converted to its dtype); None, having done nothing, when the arrays are not float32 or
-    float64 of one dtype, stored contiguously in one order."""
+    float64 of one dtype and one shape, stored contiguously in one order."""
     first = arrays[0]
     dtype = first.dtype
-    if dtype.char not in "fd":
+    if dtype.char not in "fd" or any(a.dtype != dtype or a.shape != first.shape for a in arrays):
         return None
     out = np.empty_like(first)
-    if all(a.flags.c_contiguous for a in arrays):
-        views = [a.reshape(-1) for a in arrays]
-        views.append(out.reshape(-1))
+    if all(a.flags.c_contiguous for a in arrays) and out.flags.c_contiguous:
+        views = [a.reshape(-1) for a in (*arrays, out)]
     else:
-        views = [flat(a) if a.strides == first.strides else None for a in arrays]
-        views.append(flat(out) if out.strides == first.strides else None)
-        if any(v is None for v in views):
+        perm = _memory_order(first)
+        if perm is None:
             return None
-    if any(a.dtype != dtype for a in arrays):
-        return None
+        views = [a.transpose(perm) for a in (*arrays, out)]
+        if not all(v.flags.c_contiguous for v in views):
+            return None
+        views = [v.reshape(-1) for v in views]
     f = dtype.type
     k(first.size, *views, *(f(s) if isinstance(s, float) else s for s in scalars))
     return out

@@ -23,12 +23,21 @@ def planes(a: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     return None
 
 
-def empty_planes(shape: tuple[int, int, int, int], like_sn: int, dtype) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """A new (N, C, H, W) array stored like an array whose ``sn`` was ``like_sn`` (1: channel-major),
-    with its plane stack and (sn, sc)."""
+def empty_planes(shape: tuple[int, int, int, int], like: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A new (N, C, H, W) array stored in the order of ``like`` (an array :func:`planes` takes), with
+    its plane stack and (sn, sc)."""
     n, c, h, w = shape
-    if like_sn == 1 and n > 1:
+    if not like.flags.c_contiguous:  # channel-major
         stack = np.empty((c * n, h, w), dtype)
         return stack.reshape(c, n, h, w).transpose(1, 0, 2, 3), stack, 1, n
     stack = np.empty((n * c, h, w), dtype)
     return stack.reshape(n, c, h, w), stack, c, 1
+
+
+def as_planes(a: np.ndarray) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """:func:`planes` of ``a``, or of a batch-major copy when ``a`` has none; and that array."""
+    found = planes(a)
+    if found is None:
+        a = np.ascontiguousarray(a)
+        found = planes(a)
+    return (*found, a)  # type: ignore[return-value]

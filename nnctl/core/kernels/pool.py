@@ -5,8 +5,8 @@ mode). Planes are addressed as in images.py, so the input, output and gradients 
 batch-major or channel-major.
 
 Max pooling records, for each output, the offset h·W + w in its input plane of the window position
-that won (the first in row-major order on ties, like the NumPy path's "switches"; NaN wins, so
-it propagates as with ``np.maximum``). Backward writes each output gradient at that offset and
+that won (the first in row-major order on ties, like the NumPy path's "switches"; the first NaN
+wins, so NaN propagates as with ``np.maximum``). Backward writes each output gradient at that offset and
 zero at the window's other positions; overlapping windows (stride < size) add instead. Average
 pooling sums each window in row-major order and multiplies by 1/size², and backward gives
 dL/dy/size² to every position of the window, both as the NumPy path does
@@ -25,8 +25,8 @@ from ._compile import helper, kernel
 
 @helper
 def _wins(val, best):
-    """Whether ``val`` replaces the running maximum ``best``: strictly larger, or NaN."""
-    return (val > best) | (val != val)
+    """Whether ``val`` replaces the running maximum ``best``: strictly larger, or the first NaN."""
+    return (val > best) | ((val != val) & (best == best))
 
 
 @kernel

@@ -34,7 +34,7 @@ def cross_entropy(z, y, eps, keep, smooth, inv_c, inv_n, need_grad, per, grad):
         for j in range(1, c):
             if row[j] > m or row[j] != row[j]:
                 m = row[j]
-        out = grad[r if need_grad else 0]  # written only when need_grad
+        out = grad[r] if need_grad else grad[0]  # written only when need_grad
         total = np.exp(row[0] - m)
         if need_grad:
             out[0] = total

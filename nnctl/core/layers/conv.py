@@ -62,7 +62,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from .. import kernels
 from ..errors import ConfigError, ShapeError
-from ..kernels.images import empty_planes, planes
+from ..kernels.images import as_planes, empty_planes
 from ..registry import check_range, format_value
 from .base import LAYERS, BuildContext, Layer
 from .dense import _initializer
@@ -225,7 +225,7 @@ class Conv2D(Layer):
         c = self.input_shape[0]
         f, ho, wo = self.output_shape
         ks, top, left, zero, one = self.kernel, self._pad[0], self._pad[2], self.dtype.type(0), self.dtype.type(1)
-        xs, sn, sc = planes(x) or planes(np.ascontiguousarray(x))
+        xs, sn, sc, like = as_planes(x)
         w2 = self.params["W"].reshape(f, -1)
         if self.use_bias:
             w2 = np.concatenate([w2, self.params["b"][:, None]], axis=1)
@@ -237,12 +237,12 @@ class Conv2D(Layer):
             np.matmul(w2, cols, out=y[:, lo * pix : (lo + nb) * pix])
         if not training:
             self.__dict__.pop("_kernel_buffers", None)  # evaluation batches may be large: keep nothing
-        self._kernel = (k, xs, sn, sc, w2)
+        self._kernel = (k, xs, sn, sc, like, w2)
         return y.reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
 
     def _backward_kernel(self, dy):
         """Per block of images: the columns again, dW₂ += cols·dYᵀ, dcols = W₂ᵀ·dY and col2im."""
-        k, xs, sn, sc, w2 = self._kernel
+        k, xs, sn, sc, like, w2 = self._kernel
         n = dy.shape[0]
         c, h, w = self.input_shape
         f, ho, wo = self.output_shape
@@ -253,7 +253,7 @@ class Conv2D(Layer):
         acc = np.zeros((rows, f), self.dtype)  # [dW₂ | db]ᵀ
         part = np.empty_like(acc)
         if self.need_input_grad:
-            dx, dxs, dxsn, dxsc = empty_planes((n, c, h, w), sn, self.dtype)
+            dx, dxs, dxsn, dxsc = empty_planes((n, c, h, w), like, self.dtype)
             w2t = w2[:, :taps].T
         for lo, nb in self._blocks(n):
             cols = self._block_buffer("cols", rows, nb)

@@ -32,14 +32,9 @@ import numpy as np
 
 from .. import kernels
 from ..errors import ShapeError
-from ..kernels.images import empty_planes, planes
+from ..kernels.images import as_planes, empty_planes
 from .base import LAYERS, Layer
 from .conv import image_shape, int_param
-
-
-def _planes(a: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """The plane stack of ``a`` (images.py), copying it to batch-major first if it has none."""
-    return planes(a) or planes(np.ascontiguousarray(a))  # type: ignore[return-value]
 
 
 class _Pool2D(Layer):
@@ -163,20 +158,20 @@ class MaxPool2D(_Pool2D):
     # --- compiled kernels (module docstring) -------------------------------------------------------
     def _forward_kernel(self, k, x):
         self._switches = None
-        xs, xsn, xsc = _planes(x)
+        xs, xsn, xsc, like = as_planes(x)
         n, c = x.shape[:2]
         _, ho, wo = self.output_shape
-        y, ys, ysn, ysc = empty_planes((n, c, ho, wo), xsn, x.dtype)
+        y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
         where = np.empty(ys.shape, np.int32)
         k.max_forward(x.size, xs, xsn, xsc, ys, ysn, ysc, where, n, c, self.size, self._step)
-        self._where = (k, where, ysn, ysc, xsn)
+        self._where = (k, where, ysn, ysc, like)
         return y
 
     def _backward_kernel(self, dy):
-        k, where, wsn, wsc, xsn = self._where
-        dys, dysn, dysc = _planes(dy.astype(self._x.dtype, copy=False))
+        k, where, wsn, wsc, like = self._where
+        dys, dysn, dysc, _ = as_planes(dy.astype(self._x.dtype, copy=False))
         n, c = dy.shape[:2]
-        dx, dxs, dxsn, dxsc = empty_planes(self._x.shape, xsn, self._x.dtype)
+        dx, dxs, dxsn, dxsc = empty_planes(self._x.shape, like, self._x.dtype)
         zero, size, step = self._x.dtype.type(0), self.size, self._step
         k.max_backward(dx.size, dys, dysn, dysc, where, wsn, wsc, dxs, dxsn, dxsc, n, c, size, step, zero)
         return dx
@@ -221,13 +216,13 @@ class AvgPool2D(_Pool2D):
         self._kernel = None
         ops = self._kernel_ops(x)
         if ops is not None:
-            xs, xsn, xsc = _planes(x)
+            xs, xsn, xsc, like = as_planes(x)
             n, c = x.shape[:2]
             _, ho, wo = self.output_shape
-            y, ys, ysn, ysc = empty_planes((n, c, ho, wo), xsn, x.dtype)
+            y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
             scale = x.dtype.type(1.0 / self.size**2)
             ops.pool.avg_forward(x.size, xs, xsn, xsc, ys, ysn, ysc, n, c, self.size, self._step, scale)
-            self._x, self._kernel = x, (ops.pool, xsn)
+            self._x, self._kernel = x, (ops.pool, like)
             return y
         offsets = self._offsets()
         y = self._view(x, 0, 0).copy(order="K")
@@ -241,10 +236,10 @@ class AvgPool2D(_Pool2D):
         if not self.need_input_grad:
             return None
         if self._kernel is not None:
-            k, xsn = self._kernel
+            k, like = self._kernel
             x = self._x
-            dys, dysn, dysc = _planes(dy.astype(x.dtype, copy=False))
-            dx, dxs, dxsn, dxsc = empty_planes(x.shape, xsn, x.dtype)
+            dys, dysn, dysc, _ = as_planes(dy.astype(x.dtype, copy=False))
+            dx, dxs, dxsn, dxsc = empty_planes(x.shape, like, x.dtype)
             scale = x.dtype.type(1.0 / self.size**2)
             n, c = x.shape[:2]
             zero = x.dtype.type(0)
