@@ -717,3 +717,35 @@ def test_empty_batches_pass_through_the_image_kernels():
     y = model.forward(x, training=True)
     assert y.shape == (0, 3, 6, 6) and conv.backward(y).shape == x.shape
     assert np.all(model.grads == 0)
+
+
+# --- runs: threads, determinism, the fork server ------------------------------------------------------------
+
+
+def test_a_run_with_two_threads_gives_the_same_bytes_twice(tmp_path):
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from nnctl.cli.app import app
+
+    runs = []
+    for name in ("a", "b"):
+        args = ["train", "--results-dir", str(tmp_path / name), "--quiet", "--model", "conv:4x3,relu,maxpool:2,flatten"]
+        args += ["--epochs", "2", "--seed", "3", "--threads", "2"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        runs.append(Path(result.output.strip()))
+    assert (runs[0] / "weights.npz").read_bytes() == (runs[1] / "weights.npz").read_bytes()
+
+
+def test_the_fork_server_preload_starts_numba_but_not_its_threads():
+    import subprocess
+    import sys
+
+    code = (
+        "import numba.np.ufunc.parallel as p, nnctl.core.kernels.preload, nnctl.core.kernels.ops as K;"
+        "assert K.elementwise.relu.serial.signatures and not p._is_initialized; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr

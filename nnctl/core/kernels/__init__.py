@@ -120,11 +120,13 @@ def threads(n: int | None) -> Iterator[None]:
 
 
 def warm_up() -> None:
-    """Import numba and load (or compile) the one-thread kernels a run uses, without running any.
+    """Import numba and the kernels and pay numba's one-time start-up, without threads.
 
-    The fork server of a sweep calls this once, so that every worker forked from it starts with
-    the compiled code in memory. Only one-thread kernels are loaded: loading a threaded one would
-    start numba's threading layer, which (GNU OpenMP) must not be used before a fork.
+    A sweep's fork server calls this once (kernels/preload.py), so that every worker forked from
+    it starts with numba initialized; a worker then loads each kernel its trials use from the disk
+    cache once (milliseconds), never compiling one that was compiled before. Nothing threaded is
+    loaded: that would start numba's threading layer, which (GNU OpenMP) must not be used before a
+    fork.
     """
     ops = active()
     if ops is not None:

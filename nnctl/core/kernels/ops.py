@@ -8,13 +8,12 @@ __all__ = ["conv", "elementwise", "optim", "pool", "softmax", "warm_up"]
 
 
 def warm_up() -> None:
-    """Load (or compile) the one-thread float32 kernels by running each once on a few elements."""
+    """Pay numba's one-time start-up (its registries, ~0.2-0.5 s) by loading one small kernel.
+
+    Loading a kernel from the disk cache then takes milliseconds; compiling one that is not cached
+    yet takes about a second, so only this one is loaded here (compiled on the very first use).
+    """
     import numpy as np
 
-    from ..optimizers import OPTIMIZERS
-
-    for spec in ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "nadam"):
-        p = np.zeros(4, np.float32)
-        opt = OPTIMIZERS.get(spec)
-        opt.setup(p, 2)
-        opt.step(p, np.ones(4, np.float32))
+    x = np.zeros(1, np.float32)
+    elementwise.relu.serial(x, x, np.float32(0))
