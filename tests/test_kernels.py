@@ -74,11 +74,54 @@ def test_environment_variable_selects_the_path(monkeypatch):
     assert kernels.active() is None
     monkeypatch.setattr(kernels, "_ops", kernels._UNSET)
     monkeypatch.setenv(kernels.ENV, "fortran")
-    with pytest.raises(ConfigError, match="NNCTL_KERNELS='fortran' is not allowed; allowed: numba, numpy"):
+    with pytest.raises(ConfigError, match="NNCTL_KERNELS='fortran' is not allowed; allowed: auto, numba, numpy"):
         kernels.active()
-    monkeypatch.setattr(kernels, "_ops", kernels._UNSET)
+    for choice in ("numba", "auto"):
+        monkeypatch.setattr(kernels, "_ops", kernels._UNSET)
+        monkeypatch.setenv(kernels.ENV, choice)
+        assert kernels.active() is K
     monkeypatch.delenv(kernels.ENV)
-    assert kernels.active() is K
+    assert kernels.mode() == "auto"
+
+
+def built(spec, shape, batch_dtype=np.float32):
+    from nnctl.core.grammar import build_layers
+    from nnctl.core.model import Model
+
+    return Model(build_layers(spec, n_outputs=10)).build(shape, np.random.default_rng(0), batch_dtype)
+
+
+def test_auto_keeps_small_models_on_the_numpy_path(monkeypatch):
+    monkeypatch.delenv(kernels.ENV, raising=False)
+    small, large = built("mlp:128,64", (64,)), built("mlp:512,256", (784,))
+    assert kernels.step_values(small, 32) < kernels.AUTO_MIN <= kernels.step_values(large, 32)
+    with kernels.for_model(small, 32) as compiled:
+        assert not compiled and kernels.active() is None
+    with kernels.for_model(large, 32) as compiled:
+        assert compiled and kernels.active() is K
+    monkeypatch.setenv(kernels.ENV, "numba")
+    with kernels.for_model(small, 32) as compiled:
+        assert compiled and kernels.active() is K
+    monkeypatch.setenv(kernels.ENV, "numpy")
+    monkeypatch.setattr(kernels, "_ops", kernels._UNSET)
+    with kernels.for_model(large, 32) as compiled:
+        assert not compiled and kernels.active() is None
+
+
+def test_the_path_is_chosen_per_thread():
+    import threading
+
+    seen = {}
+
+    def other():
+        seen["other"] = kernels.active()
+
+    with kernels.use(False):
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        assert kernels.active() is None
+    assert seen["other"] is K
 
 
 def test_thread_count_is_per_block_and_one_outside():
@@ -92,7 +135,7 @@ def test_thread_count_is_per_block_and_one_outside():
 
 def test_warm_up_loads_one_thread_kernels():
     kernels.warm_up()
-    assert K.optim.adam.serial.signatures
+    assert K.elementwise.relu.serial.signatures
 
 
 # --- optimizers: one pass, the same bits as the NumPy chain ------------------------------------------------

@@ -9,11 +9,15 @@ and ``pool.py``; each kernel's docstring gives the NumPy formula it computes. Th
 stay in BLAS.
 
 Which path runs. :func:`active` returns the kernel operations (``ops``) or ``None``; layers and
-optimizers call it on every use and take the NumPy path on ``None``. The kernels are used when numba
-can be imported, unless the environment variable ``NNCTL_KERNELS=numpy`` asks for the reference
-path (to compare, or to debug a formula); :func:`use` switches within a block (the tests compare
-the two paths with it). Numba is a required dependency: the reference path is kept because it is the
-readable formula the kernels are tested against, not as a way around installing numba.
+optimizers call it on every use and take the NumPy path on ``None``. The environment variable
+``NNCTL_KERNELS`` chooses: ``numba`` the kernels, ``numpy`` the reference path (to compare, or to
+debug a formula), ``auto`` (the default) the kernels too, except that the fit loop keeps a small
+model on the NumPy path (:func:`for_model`): numba's own start-up, about a second per process,
+would cost such a run more than the kernels save. :func:`use` switches within a block, for the
+calling thread (the tests compare the two paths with it). Numba is a required dependency: the
+reference path is kept because it is the readable formula the kernels are tested against, not as
+a way around installing numba. The two paths agree to rounding; the optimizer, ReLU, bias and
+pooling kernels give the very same bits.
 
 Threads. :func:`threads` sets how many threads the kernels may use inside a block (a run's
 ``--threads``, together with the BLAS threads; see nnctl/training/threads.py). Outside such a block
@@ -31,27 +35,37 @@ it (milliseconds per kernel, plus numba's own start-up, measured in docs/perform
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
-ENV = "NNCTL_KERNELS"  # "numba" (default) or "numpy" (the reference path)
+ENV = "NNCTL_KERNELS"  # auto (default), numba or numpy
+#: in auto mode, runs whose step touches fewer values (parameters plus one minibatch's layer
+#: outputs) keep the NumPy path: the digits MLP of the default run has ~24,000, the MNIST-sized
+#: benchmark MLP ~540,000 (docs/performance.md measures numba's start-up against the gains)
+AUTO_MIN = 1 << 17
 _UNSET = object()
 _ops: object = _UNSET  # the ops module, None (reference path), or _UNSET (not decided yet)
 _local = threading.local()
 
 
-def _load() -> ModuleType | None:
-    global _ops
-    choice = os.environ.get(ENV, "numba").strip().lower()
-    if choice not in ("numba", "numpy"):
+def mode() -> str:
+    """``NNCTL_KERNELS``: auto (default), numba or numpy; ConfigError for anything else."""
+    choice = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "numba", "numpy"):
         from ..errors import ConfigError
 
-        raise ConfigError(f"{ENV}={choice!r} is not allowed; allowed: numba, numpy")
+        raise ConfigError(f"{ENV}={choice!r} is not allowed; allowed: auto, numba, numpy")
+    return choice
+
+
+def _load() -> ModuleType | None:
+    global _ops
     ops = None
-    if choice == "numba" and available():
+    if mode() != "numpy" and available():
         from . import ops
     _ops = ops
     return ops
@@ -67,29 +81,61 @@ def available() -> bool:
 
 
 def active() -> ModuleType | None:
-    """The compiled operations, or None when the NumPy reference path is in use."""
-    ops = _ops
+    """The compiled operations, or None when the NumPy reference path is in use (in this thread)."""
+    ops = getattr(_local, "ops", _UNSET)
     if ops is _UNSET:
-        ops = _load()
+        ops = _ops if _ops is not _UNSET else _load()
     return ops  # type: ignore[return-value]
 
 
 @contextmanager
 def use(enabled: bool) -> Iterator[None]:
-    """Use the kernels (True) or the NumPy reference path (False) inside the block."""
-    global _ops
-    saved = _ops
-    _ops = None
+    """Use the kernels (True) or the NumPy reference path (False) in this thread inside the block."""
+    ops = None
     if enabled:
         if not available():
             raise RuntimeError("numba is not available, so the kernels cannot be used")
         from . import ops
-
-        _ops = ops
+    saved = getattr(_local, "ops", _UNSET)
+    _local.ops = ops
     try:
         yield
     finally:
-        _ops = saved
+        if saved is _UNSET:
+            del _local.ops
+        else:
+            _local.ops = saved
+
+
+def step_values(model, batch: int) -> int:
+    """What one training step of ``model`` touches: its parameters plus one minibatch of every
+    layer's outputs (a built nnctl Model)."""
+    outputs = sum(math.prod(layer.output_shape or ()) for layer in model.iter_layers())
+    return int(model.n_params) + int(batch) * outputs
+
+
+def chosen_for(model, batch: int) -> bool:
+    """Whether a run of ``model`` with minibatches of ``batch`` uses the kernels (see :func:`for_model`)."""
+    choice = mode()
+    if choice == "auto":
+        return step_values(model, batch) >= AUTO_MIN and available()
+    return choice == "numba" and available()
+
+
+@contextmanager
+def for_model(model, batch: int) -> Iterator[bool]:
+    """Inside the block, the path a run of ``model`` takes; yields whether it is the kernels.
+
+    With ``NNCTL_KERNELS`` unset (auto), a model whose step touches fewer than :data:`AUTO_MIN`
+    values keeps the NumPy path, without importing numba; the choice depends on the model and the
+    batch size only, never on the data or the number of epochs.
+    """
+    if mode() != "auto":
+        yield active() is not None
+        return
+    chosen = chosen_for(model, batch)
+    with use(chosen):
+        yield chosen
 
 
 def thread_count() -> int:

@@ -25,8 +25,10 @@ from numba import njit
 from . import thread_count
 
 #: calls on fewer elements run on one thread: waking numba's sleeping worker threads costs about
-#: 10 µs on the 2-core machine of docs/performance.md, more than such a pass over L2-resident data.
-PARALLEL_MIN = 1 << 17
+#: 10 µs on the 2-core machine of docs/performance.md, about what two threads save on a pass over
+#: a quarter of a million float32 values. (It also keeps small runs from compiling the threaded
+#: versions at all.)
+PARALLEL_MIN = 1 << 18
 #: elements per work item of the 1-D kernels (16 Ki float32: 64 KiB per buffer, L2-resident)
 CHUNK = 1 << 14
 
@@ -51,6 +53,8 @@ class Kernel:
     def __call__(self, work: int, *args):
         """Run on ``args``; ``work`` (elements touched) decides between one thread and several."""
         if work >= PARALLEL_MIN and thread_count() > 1:
+            if not _threading_ready:  # the kernels were switched on inside a threads() block
+                set_threads(thread_count())
             with _launch:
                 return self.parallel(*args)
         return self.serial(*args)
@@ -62,7 +66,7 @@ def kernel(fn) -> Kernel:
 
 
 helper = njit(inline="always", **{k: v for k, v in _OPTIONS.items() if k != "nogil"})
-"""Decorator for small functions the kernels call (inlined into them)."""
+"""Decorator for small functions the kernels call (inlined into them: compiles faster, measured)."""
 
 
 @helper

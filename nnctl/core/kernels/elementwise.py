@@ -193,10 +193,8 @@ def column_sums(dy, out):
         lo = c * COLUMNS
         hi = min(lo + COLUMNS, f)
         acc = out[lo:hi]
-        if n == 0:
-            acc[:] = 0
-            continue
-        acc[:] = dy[0, lo:hi]
+        for j in range(acc.size):
+            acc[j] = dy[0, lo + j] if n else 0
         for r in range(1, n):
             row = dy[r, lo:hi]
             for j in range(acc.size):
