@@ -338,32 +338,6 @@ def test_relu_keeps_nan_and_gives_no_gradient_at_zero():
     np.testing.assert_array_equal(dx, [0, 0, 0, 0, 1, 1, 0])
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_bias_add_and_column_sums(dtype):
-    rng = np.random.default_rng(9)
-    for n, f in ((0, 5), (1, 1), (3, 7), (33, 130), (128, 512)):
-        y = rng_array(rng, (n, f), dtype)
-        b = rng_array(rng, f, dtype)
-        want = y.astype(np.float64) + b
-        K.elementwise.add_bias(y.size, y, b)
-        close(y, want, dtype, scale=1.0)
-        out = np.empty(f, dtype)
-        K.elementwise.column_sums(y.size, y, out)
-        np.testing.assert_array_equal(out, y.sum(axis=0))  # the same order as NumPy: the same bits
-        close(out, y.astype(np.float64).sum(axis=0), dtype, scale=max(n, 1) * 4.0)
-
-
-def test_column_sums_threads_give_the_same_bits(threaded):
-    rng = np.random.default_rng(10)
-    y = rng_array(rng, (257, 1031), np.float32)
-    out2 = np.empty(1031, np.float32)
-    K.elementwise.column_sums(y.size, y, out2)
-    with kernels.threads(1):
-        out1 = np.empty(1031, np.float32)
-        K.elementwise.column_sums(y.size, y, out1)
-    np.testing.assert_array_equal(out2, out1)
-
-
 @pytest.mark.parametrize("spec", ["relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "swish:beta=1.5", "silu"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_activation_layers_agree_with_the_numpy_path(spec, dtype):

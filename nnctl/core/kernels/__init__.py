@@ -16,7 +16,7 @@ model on the NumPy path (:func:`for_model`): numba's own start-up, about a secon
 would cost such a run more than the kernels save. :func:`use` switches within a block, for the
 calling thread (the tests compare the two paths with it). Numba is a required dependency: the
 reference path is kept because it is the readable formula the kernels are tested against, not as
-a way around installing numba. The two paths agree to rounding; the optimizer, ReLU, bias and
+a way around installing numba. The two paths agree to rounding; the optimizer, ReLU and
 pooling kernels give the very same bits.
 
 Threads. :func:`threads` sets how many threads the kernels may use inside a block (a run's

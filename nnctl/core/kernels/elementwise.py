@@ -1,4 +1,4 @@
-"""Activation passes, the bias of a dense layer and its gradient, each one loop over the data.
+"""Activation passes, each one loop over the data.
 
 An elementwise activation's NumPy forward or backward is a short chain of ufunc calls with
 temporaries (ReLU backward: a comparison into a fresh array, then a product); here each is one
@@ -168,34 +168,3 @@ def swish_backward(s, y, dy, dx, beta, scaled, one):
             if scaled:
                 d = d * beta
             out[i] = (d + ss[i]) * ds[i]
-
-
-# --- dense layer: bias and its gradient -------------------------------------------------------------------
-
-
-@kernel
-def add_bias(y, b):
-    """y[n, f] += b[f] in place, rows in parallel   (NumPy: ``y += b``)."""
-    for r in prange(y.shape[0]):
-        row = y[r]
-        for j in range(row.size):
-            row[j] = row[j] + b[j]
-
-
-COLUMNS = 64  # columns per work item of column_sums
-
-
-@kernel
-def column_sums(dy, out):
-    """out[f] = Σ_n dy[n, f], summed over n in order (the order of NumPy's ``dy.sum(axis=0)``)."""
-    n, f = dy.shape
-    for c in prange((f + COLUMNS - 1) // COLUMNS):
-        lo = c * COLUMNS
-        hi = min(lo + COLUMNS, f)
-        acc = out[lo:hi]
-        for j in range(acc.size):
-            acc[j] = dy[0, lo + j] if n else 0
-        for r in range(1, n):
-            row = dy[r, lo:hi]
-            for j in range(acc.size):
-                acc[j] = acc[j] + row[j]

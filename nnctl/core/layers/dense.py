@@ -5,15 +5,14 @@ and both backward products are single sgemm calls on contiguous operands:
 
     dL/dW = xᵀ·dy        dL/db = Σ_n dy        dL/dx = dy·Wᵀ
 
-The products stay in BLAS; with the compiled kernels active (nnctl/core/kernels) the bias is added
-and its gradient summed by kernels (kernels/elementwise.py), which can use several threads.
+The bias add and its gradient stay NumPy calls even where the compiled kernels are active
+(nnctl/core/kernels): as kernels they measured no faster, on one thread or two (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
 from ..errors import ShapeError
 from ..registry import check_range
 from .base import LAYERS, BuildContext, Layer
@@ -59,21 +58,13 @@ class Dense(Layer):
         self._x = x
         y = x @ self.params["W"]
         if self.use_bias:
-            ops = kernels.active()
-            if ops is not None and y.dtype == self.dtype:
-                ops.elementwise.add_bias(y.size, y, self.params["b"])
-            else:
-                y += self.params["b"]
+            y += self.params["b"]
         return y
 
     def backward(self, dy):
         np.matmul(self._x.T, dy, out=self.grads["W"])
         if self.use_bias:
-            ops = kernels.active()
-            if ops is not None and dy.dtype == self.dtype and dy.flags.c_contiguous:
-                ops.elementwise.column_sums(dy.size, dy, self.grads["b"])
-            else:
-                np.sum(dy, axis=0, out=self.grads["b"])
+            np.sum(dy, axis=0, out=self.grads["b"])
         if not self.need_input_grad:
             return None
         dx = dy @ self.params["W"].T
