@@ -355,7 +355,7 @@ class CrossEntropy(ClassificationLoss):
         per = np.empty(n, z.dtype)
         grad = np.empty_like(z) if need_grad else np.empty((1, c), z.dtype)
         k.cross_entropy(
-            n * c, z, y, f(eps), f(1.0 - eps), f(eps / c), f(1.0 / c), f(1.0 / n), need_grad, per, grad
+            2 * n * c, z, y, f(eps), f(1.0 - eps), f(eps / c), f(1.0 / c), f(1.0 / n), need_grad, per, grad
         )  # fmt: skip
         return _mean(per), grad if need_grad else None
 

@@ -24,11 +24,12 @@ from numba import njit
 
 from . import thread_count
 
-#: calls on fewer elements run on one thread: waking numba's sleeping worker threads costs about
-#: 10 µs on the 2-core machine of docs/performance.md, about what two threads save on a pass over
-#: a quarter of a million float32 values. (It also keeps small runs from compiling the threaded
-#: versions at all.)
-PARALLEL_MIN = 1 << 18
+#: calls that read and write fewer values in all run on one thread. Passes over the data are
+#: memory-bound, and on the 2-core machine of docs/performance.md a second thread only paid off
+#: from about four million values (Adam over a million parameters: 1.46×; ReLU over four million
+#: values: 1.34×; below, waking numba's worker thread cost more than it saved). It also keeps
+#: small runs from compiling the threaded versions at all.
+PARALLEL_MIN = 1 << 22
 #: elements per work item of the 1-D kernels (16 Ki float32: 64 KiB per buffer, L2-resident)
 CHUNK = 1 << 14
 
@@ -51,7 +52,7 @@ class Kernel:
         self.serial = njit(**_OPTIONS)(clone)
 
     def __call__(self, work: int, *args):
-        """Run on ``args``; ``work`` (elements touched) decides between one thread and several."""
+        """Run on ``args``; ``work`` (values read and written) decides between one thread and several."""
         if work >= PARALLEL_MIN and thread_count() > 1:
             if not _threading_ready:  # the kernels were switched on inside a threads() block
                 set_threads(thread_count())
@@ -83,16 +84,20 @@ def chunk(c, n):
 
 
 def _start_threading() -> None:
-    """Load numba's threading layer once, with OpenMP's idle threads sleeping instead of spinning.
+    """Load numba's threading layer once, so that its idle threads sleep instead of spinning.
 
-    GNU OpenMP's default is to spin-wait after each parallel region; on a machine whose cores are
-    all busy with BLAS threads (which also wait actively) that costs milliseconds per step, measured
-    in docs/performance.md. ``OMP_WAIT_POLICY=passive`` is set only while numba loads its OpenMP
-    runtime (which reads it then), and only when the user has not set it.
+    GNU OpenMP's default is to spin-wait after each parallel region; next to BLAS threads (which
+    also wait actively) on a machine with few cores that made steps milliseconds slower (measured
+    in docs/performance.md). So ``OMP_WAIT_POLICY=passive`` is set while numba loads its OpenMP
+    runtime (which reads it then), unless the user has set it. That cannot work when another OpenMP
+    runtime is already loaded (PyTorch's, for one: numba's calls then go to it, spinning): numba's
+    own ``workqueue`` layer is used instead, unless NUMBA_THREADING_LAYER says otherwise.
     """
     global _threading_ready
     if _threading_ready:
         return
+    if "NUMBA_THREADING_LAYER" not in os.environ and _openmp_loaded():
+        numba.config.THREADING_LAYER = "workqueue"
     policy = "OMP_WAIT_POLICY"
     ours = policy not in os.environ
     if ours:
@@ -103,6 +108,16 @@ def _start_threading() -> None:
         if ours:
             os.environ.pop(policy, None)
     _threading_ready = True
+
+
+def _openmp_loaded() -> bool:
+    """Whether an OpenMP runtime is loaded in this process already (threadpoolctl sees it)."""
+    try:
+        from threadpoolctl import threadpool_info
+
+        return any(info.get("user_api") == "openmp" for info in threadpool_info())
+    except Exception:
+        return False
 
 
 def set_threads(n: int):

@@ -56,7 +56,7 @@ def apply(k, arrays: tuple[np.ndarray, ...], *scalars) -> np.ndarray | None:
             return None
         views = [v.reshape(-1) for v in views]
     f = dtype.type
-    k(first.size, *views, *(f(s) if isinstance(s, float) else s for s in scalars))
+    k(first.size * len(views), *views, *(f(s) if isinstance(s, float) else s for s in scalars))
     return out
 
 

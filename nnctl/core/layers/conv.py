@@ -233,7 +233,7 @@ class Conv2D(Layer):
         y = np.empty((f, n * pix), self.dtype)  # channel-major: (F, N·Ho·Wo)
         for lo, nb in self._blocks(n):
             cols = self._block_buffer("cols", rows, nb)
-            k.im2col(cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
+            k.im2col(2 * cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
             np.matmul(w2, cols, out=y[:, lo * pix : (lo + nb) * pix])
         if not training:
             self.__dict__.pop("_kernel_buffers", None)  # evaluation batches may be large: keep nothing
@@ -257,14 +257,14 @@ class Conv2D(Layer):
             w2t = w2[:, :taps].T
         for lo, nb in self._blocks(n):
             cols = self._block_buffer("cols", rows, nb)
-            k.im2col(cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
+            k.im2col(2 * cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
             dYb = dY[:, lo * pix : (lo + nb) * pix]
             np.matmul(cols, dYb.T, out=part)
             acc += part
             if self.need_input_grad:
                 dcols = self._block_buffer("dcols", taps, nb)
                 np.matmul(w2t, dYb, out=dcols)
-                k.col2im(dcols.size, dcols, dxsn, dxsc, lo, nb, c, ks, self.stride, top, left, ho, wo, dxs, zero)
+                k.col2im(2 * dcols.size, dcols, dxsn, dxsc, lo, nb, c, ks, self.stride, top, left, ho, wo, dxs, zero)
         self.grads["W"].reshape(f, -1)[...] = acc[:taps].T
         if self.use_bias:
             self.grads["b"][...] = acc[taps]

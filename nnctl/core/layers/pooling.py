@@ -163,7 +163,7 @@ class MaxPool2D(_Pool2D):
         _, ho, wo = self.output_shape
         y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
         where = np.empty(ys.shape, np.int32)
-        k.max_forward(x.size, xs, xsn, xsc, ys, ysn, ysc, where, n, c, self.size, self._step)
+        k.max_forward(x.size + 2 * y.size, xs, xsn, xsc, ys, ysn, ysc, where, n, c, self.size, self._step)
         self._where = (k, where, ysn, ysc, like)
         return y
 
@@ -173,7 +173,7 @@ class MaxPool2D(_Pool2D):
         n, c = dy.shape[:2]
         dx, dxs, dxsn, dxsc = empty_planes(self._x.shape, like, self._x.dtype)
         zero, size, step = self._x.dtype.type(0), self.size, self._step
-        k.max_backward(dx.size, dys, dysn, dysc, where, wsn, wsc, dxs, dxsn, dxsc, n, c, size, step, zero)
+        k.max_backward(dx.size + 2 * dy.size, dys, dysn, dysc, where, wsn, wsc, dxs, dxsn, dxsc, n, c, size, step, zero)
         return dx
 
     @property
@@ -221,7 +221,7 @@ class AvgPool2D(_Pool2D):
             _, ho, wo = self.output_shape
             y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
             scale = x.dtype.type(1.0 / self.size**2)
-            ops.pool.avg_forward(x.size, xs, xsn, xsc, ys, ysn, ysc, n, c, self.size, self._step, scale)
+            ops.pool.avg_forward(x.size + y.size, xs, xsn, xsc, ys, ysn, ysc, n, c, self.size, self._step, scale)
             self._x, self._kernel = x, (ops.pool, like)
             return y
         offsets = self._offsets()
@@ -243,7 +243,9 @@ class AvgPool2D(_Pool2D):
             scale = x.dtype.type(1.0 / self.size**2)
             n, c = x.shape[:2]
             zero = x.dtype.type(0)
-            k.avg_backward(dx.size, dys, dysn, dysc, dxs, dxsn, dxsc, n, c, self.size, self._step, scale, zero)
+            k.avg_backward(
+                dx.size + dy.size, dys, dysn, dysc, dxs, dxsn, dxsc, n, c, self.size, self._step, scale, zero
+            )
             return dx
         g = dy * dy.dtype.type(1.0 / self.size**2)
         dx = self._grad_buffer(self._x, dy.dtype)

@@ -42,7 +42,7 @@ class Adagrad(Optimizer):
     def _fused(self, k, p, g, lr):
         f = p.dtype.type
         k.adagrad(
-            p.size, p, g, self.state["sum"], self.n_decay, self.decays, f(self.weight_decay), f(lr), f(self.eps)
+            self._work(p), p, g, self.state["sum"], self.n_decay, self.decays, f(self.weight_decay), f(lr), f(self.eps)
         )  # fmt: skip
         return True
 
@@ -106,7 +106,7 @@ class RMSprop(Optimizer):
     def _fused(self, k, p, g, lr):
         f, state = p.dtype.type, self.state
         k.rmsprop(
-            p.size, p, g, state["square_avg"], state.get("grad_avg", p), state.get("momentum_buffer", p),
+            self._work(p), p, g, state["square_avg"], state.get("grad_avg", p), state.get("momentum_buffer", p),
             self.n_decay, self.decays, f(self.weight_decay), f(lr), f(self.alpha), f(1.0 - self.alpha), f(self.eps),
             self.centered, f(self.momentum), self.momentum > 0, self._tiny,
         )  # fmt: skip
@@ -151,7 +151,7 @@ class Adadelta(Optimizer):
     def _fused(self, k, p, g, lr):
         f = p.dtype.type
         k.adadelta(
-            p.size, p, g, self.state["square_avg"], self.state["acc_delta"], self.n_decay, self.decays,
+            self._work(p), p, g, self.state["square_avg"], self.state["acc_delta"], self.n_decay, self.decays,
             f(self.weight_decay), f(lr), f(self.rho), f(1.0 - self.rho), f(self.eps), self._tiny,
         )  # fmt: skip
         return True

@@ -203,6 +203,10 @@ class Optimizer(Component):
     def _begin_step(self) -> None:
         """Hook for scalar state that changes once per step (not once per block)."""
 
+    def _work(self, p: np.ndarray) -> int:
+        """Values one fused update reads or writes: θ twice, g, and each state buffer."""
+        return p.size * (3 + len(self.state))
+
     def _fused(self, k, p: np.ndarray, g: np.ndarray, lr: float) -> bool:
         """The whole update as one compiled pass (module ``k`` = kernels/optim.py); False if this
         optimizer has none, and the NumPy path then runs."""

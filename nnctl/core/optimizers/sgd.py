@@ -22,7 +22,7 @@ class SGD(Optimizer):
 
     def _fused(self, k, p, g, lr):
         f = p.dtype.type
-        k.sgd(p.size, p, g, self.n_decay, self.decays, f(self.weight_decay), f(lr))
+        k.sgd(self._work(p), p, g, self.n_decay, self.decays, f(self.weight_decay), f(lr))
         return True
 
 
@@ -64,7 +64,7 @@ class Momentum(Optimizer):
     def _fused(self, k, p, g, lr):
         f, nesterov = p.dtype.type, isinstance(self, Nesterov)
         k.momentum(
-            p.size, p, g, self.state["momentum_buffer"], self.n_decay, self.decays, f(self.weight_decay), f(lr),
+            self._work(p), p, g, self.state["momentum_buffer"], self.n_decay, self.decays, f(self.weight_decay), f(lr),
             f(self.momentum), f(1.0 - self.dampening), bool(self.dampening), self.t == 1, nesterov,
             self._tiny,
         )  # fmt: skip
