@@ -217,6 +217,7 @@ def test_config_records_command_versions_git_state_and_data_hash(tmp_path, monke
     clean = provenance()
     assert clean["provenance"]["git"] == {"commit": commit, "dirty": False}
     assert clean["provenance"]["nnctl"] == nnctl.__version__ and "blas" in clean["provenance"]
+    assert clean["provenance"]["kernels"] == "numpy"  # the default run is small: the NumPy path
     assert isinstance(clean["provenance"]["argv"], list)
     assert len(clean["data"]["sha256_train"]) == 64
     (repo / "notes.txt").write_text("b\n")

@@ -16,10 +16,12 @@ def test_bench_smoke_prints_tables():
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     text = out.stdout
-    assert "| case | opt | batch | thr | nnctl |" in text
+    assert "| case | opt | batch | thr | nnctl kernels | nnctl NumPy path |" in text
     for case in ("| mlp | sgd | 32 | 1 |", "| mlp | adam | 32 | 1 |", "| cnn | sgd | 64 | 1 |", "| digits-cnn |"):
         assert case in text
     assert "sgemm 256³" in text
     assert "outside products" in text
     assert "Default `nnctl train`" in text
     assert "traced peak" in text
+    assert "products in MKL (PyTorch)" in text or "torch: not installed" in text
+    assert "## Targets" in text

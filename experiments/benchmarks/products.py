@@ -55,3 +55,27 @@ def mlp_product_seconds(widths: tuple[int, ...], batch: int, repeats: int = 5) -
 
     inner = max(1, 4096 // batch)
     return _median_seconds(products, repeats, inner), float(flops)
+
+
+def torch_mlp_product_seconds(widths: tuple[int, ...], batch: int, repeats: int = 5) -> float | None:
+    """Seconds of the same products as :func:`mlp_product_seconds`, same shapes and layout, in
+    PyTorch (``torch.mm``, MKL on x86 builds) with its current thread setting; None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    gen = torch.Generator().manual_seed(0)
+    acts = [torch.randn(batch, w, generator=gen) for w in widths]
+    outs = [torch.empty(batch, w) for w in widths]
+    weights = [torch.randn(k, n, generator=gen) for k, n in zip(widths, widths[1:])]
+    dweights = [torch.empty_like(w) for w in weights]
+
+    def products() -> None:
+        for i, w in enumerate(weights):
+            torch.mm(acts[i], w, out=outs[i + 1])
+            torch.mm(acts[i].T, acts[i + 1], out=dweights[i])
+            if i > 0:
+                torch.mm(acts[i + 1], w.T, out=outs[i])
+
+    inner = max(1, 4096 // batch)
+    return _median_seconds(products, repeats, inner)

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import kernels
 from .errors import DataError, ShapeError
 from .registry import Component, Registry, check_choice, check_range
 
@@ -318,6 +319,9 @@ class CrossEntropy(ClassificationLoss):
     def _compute(self, z, y, need_grad):
         n, c = z.shape
         eps = self.label_smoothing
+        ops = kernels.active()
+        if ops is not None and y.ndim == 1 and z.dtype.char in "fd" and z.flags.c_contiguous and y.flags.c_contiguous:
+            return self._kernel(ops.softmax, z, y, need_grad)
         s = z - z.max(axis=1, keepdims=True)  # shifted logits, max 0
         e = np.exp(s)
         total = e.sum(axis=1, keepdims=True)
@@ -343,6 +347,17 @@ class CrossEntropy(ClassificationLoss):
             e -= t
         e *= 1.0 / n
         return value, e
+
+    def _kernel(self, k, z, y, need_grad):
+        """The formula above in one compiled pass over the rows (kernels/softmax.py)."""
+        n, c = z.shape
+        f, eps = z.dtype.type, self.label_smoothing
+        per = np.empty(n, z.dtype)
+        grad = np.empty_like(z) if need_grad else np.empty((1, c), z.dtype)
+        k.cross_entropy(
+            2 * n * c, z, y, f(eps), f(1.0 - eps), f(eps / c), f(1.0 / c), f(1.0 / n), need_grad, per, grad
+        )  # fmt: skip
+        return _mean(per), grad if need_grad else None
 
     def output(self, logits) -> np.ndarray:
         """Class probabilities softmax(logits), rows summing to 1."""

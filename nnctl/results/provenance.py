@@ -2,7 +2,8 @@
 
 - the command line that started it;
 - the versions of everything that touched the numbers: nnctl, Python, NumPy, the BLAS library
-  NumPy multiplies with (and how many threads it used), numba when compiled kernels ran;
+  NumPy multiplies with (and how many threads it used), whether the compiled kernels or the NumPy
+  reference path ran (``kernels``), numba's version when it was loaded;
 - the git commit of the working directory, and whether it had uncommitted changes, when it is a
   repository (the experiment scripts and data files a run reads often live in one);
 - a SHA-256 of the training data as trained on (inputs and targets, after the split): two runs
@@ -20,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import kernels
 from ..version import __version__
 
 
@@ -30,8 +32,10 @@ def provenance(cwd: str | Path | None = None) -> dict[str, Any]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "argv": list(sys.argv),
+        "argv": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],  # the program as typed
     }
+    # which implementation of the hot loops this thread runs (the two agree to rounding)
+    info["kernels"] = "numba" if kernels.active() is not None else "numpy"
     if "numba" in sys.modules:
         info["numba"] = getattr(sys.modules["numba"], "__version__", None)
     try:

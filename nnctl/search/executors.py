@@ -6,9 +6,10 @@ function, :func:`~nnctl.search.worker.run_trial`, which returns a trial's result
 driver keeps at most ``slots`` trials in flight and writes every result itself.
 
 Local workers are started by a *fork server*: one fresh interpreter that imports NumPy and nnctl
-once, from which each worker is forked. Unlike a plain ``fork`` of the driver, no lock held by a
-driver thread and no state of the driver's BLAS thread pool is inherited; unlike ``spawn``, the
-workers do not each import everything again (on 2 cores, 2 spawned workers took 1.2-2.7 s to run
+once, and starts numba for the compiled kernels (nnctl/core/kernels/preload.py), from which each
+worker is forked. Unlike a plain ``fork`` of the driver, no lock held by a driver thread and no
+state of the driver's BLAS thread pool is inherited; unlike ``spawn``, the workers do not each
+import everything again (on 2 cores, 2 spawned workers took 1.2-2.7 s to run
 their first trial, forked from the server 1.0-1.2 s). Where there is no fork server (Windows),
 ``spawn`` is used. Workers are reused across trials, so start-up is paid once per worker.
 """
@@ -55,7 +56,8 @@ class LocalExecutor:
         threads = self.threads_used
         context = multiprocessing.get_context(self.context)
         if self.context == "forkserver":
-            context.set_forkserver_preload(["nnctl.search.worker"])  # imported once, in the server
+            # imported once, in the server; the kernels' numba start-up too (never its thread pool)
+            context.set_forkserver_preload(["nnctl.search.worker", "nnctl.core.kernels.preload"])
         self.pool = cf.ProcessPoolExecutor(
             max_workers=self.slots,
             mp_context=context,

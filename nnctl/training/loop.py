@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core import kernels
 from ..core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from ..core.optimizers import flush_denormals
 from . import direction
@@ -30,7 +31,7 @@ from .callbacks import BestEpoch, Callback, EarlyStopping, ScheduleStep, Stop, S
 from .metrics import evaluate
 from .sanity import InitialLossCheck
 from .setup import Prepared
-from .threads import blas_threads
+from .threads import run_threads
 
 
 @dataclass
@@ -51,6 +52,7 @@ class FitResult:
     restored_best: bool = False
     monitor: str = ""
     flush_denormals: bool = False
+    kernels: bool = False  # whether the compiled kernels ran (nnctl/core/kernels), else the NumPy path
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
 
@@ -83,9 +85,13 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     if cfg.early_stopping is not None:
         rules.append(EarlyStopping(run.monitor, mode, cfg.early_stopping, cfg.min_delta))
     was_flushing = _denormals_flushed()
+    batch = batch_size_for(cfg.batch_size, len(run.splits.X_train))
     try:
-        with blas_threads(cfg.threads), np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            result = _fit(run, rules + list(callbacks or []))
+        # the path first: a small model's run then never imports numba (kernels.for_model)
+        with kernels.for_model(run.model, batch) as compiled, run_threads(cfg.threads):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                result = _fit(run, rules + list(callbacks or []))
+            result.kernels = compiled
         if run.diagnostics is not None:
             result.diagnostics = run.diagnostics.rows
             result.warnings = run.diagnostics.summary() + result.warnings

@@ -314,7 +314,7 @@ OPTIONS: tuple[Option, ...] = (
         "threads",
         int,
         None,
-        "BLAS threads of the matrix products (recorded: the numbers depend on it).",
+        "Threads of the matrix products (BLAS) and the compiled kernels (recorded: the numbers depend on it).",
         RUN,
         low=1,
         high=1024,

@@ -18,7 +18,10 @@ Each class also says what it is, for initialization and diagnostics:
 
 Implementation notes: the computations are branch-free whole-array arithmetic (``np.where`` and
 masked ufuncs are several times slower on random signs), keep float32 as float32 (constants are
-Python floats), and never modify ``dy`` (a residual block reuses it).
+Python floats), and never modify ``dy`` (a residual block reuses it). Where the compiled kernels
+are active (nnctl/core/kernels), ReLU and leaky ReLU run forward and backward as one pass each, and
+the backward passes of sigmoid, tanh, ELU/SELU and swish/SiLU too (``_kernel_backward``); the NumPy
+code here is the formula they are tested against.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..errors import TrainingError
 from ..initializers import Constant
 from ..registry import check_range
@@ -57,9 +61,18 @@ class Activation(Layer):
     def backward(self, dy):
         if not self.need_input_grad:
             return None
+        ops = kernels.active()
+        if ops is not None:
+            dx = self._kernel_backward(ops.elementwise, dy)
+            if dx is not None:
+                return dx
         d = self.derivative()
         d *= dy
         return d
+
+    def _kernel_backward(self, k, dy: np.ndarray) -> np.ndarray | None:
+        """f′ ⊙ dy in one compiled pass (module ``k`` = kernels/elementwise.py), or None (NumPy path)."""
+        return None
 
 
 #: the layers that are activations (what ``--activation`` accepts)
@@ -122,6 +135,9 @@ class Sigmoid(Activation):
         d *= self._y
         return d
 
+    def _kernel_backward(self, k, dy):
+        return k.apply(k.sigmoid_backward, (self._y, dy), 1.0)
+
 
 @ACTIVATIONS.register("tanh")
 class Tanh(Activation):
@@ -138,6 +154,9 @@ class Tanh(Activation):
         d = np.square(self._y)
         return np.subtract(1.0, d, out=d)
 
+    def _kernel_backward(self, k, dy):
+        return k.apply(k.tanh_backward, (self._y, dy), 1.0)
+
 
 # --- the ReLU family ----------------------------------------------------------------------------------
 
@@ -150,11 +169,16 @@ class ReLU(Activation):
     gain = SQRT2
 
     def forward(self, x, training=False):
-        self._y = np.maximum(x, 0)
+        ops = kernels.active()
+        y = None if ops is None else ops.elementwise.apply(ops.elementwise.relu, (x,), 0.0)
+        self._y = np.maximum(x, 0) if y is None else y
         return self._y
 
     def derivative(self):
         return _positive(self._y)
+
+    def _kernel_backward(self, k, dy):
+        return k.apply(k.relu_backward, (self._y, dy), 0.0, 1.0)
 
 
 @ACTIVATIONS.register("leaky_relu", "lrelu", "leaky")
@@ -173,11 +197,18 @@ class LeakyReLU(Activation):
 
     def forward(self, x, training=False):
         self._x = x
+        ops = kernels.active()
+        y = None if ops is None else ops.elementwise.apply(ops.elementwise.leaky_relu, (x,), self.alpha)
+        if y is not None:
+            return y
         y = x * self.alpha
         return np.maximum(x, y, out=y)
 
     def derivative(self):
         return _slope(self._x, self.alpha)
+
+    def _kernel_backward(self, k, dy):
+        return k.apply(k.slope_backward, (self._x, dy), self.alpha - 1.0, 0.0, 1.0)
 
 
 @ACTIVATIONS.register("prelu")
@@ -294,6 +325,10 @@ class ELU(Activation):
         d += self._neg
         d += self.scale * self.alpha
         return d
+
+    def _kernel_backward(self, k, dy):
+        above, below = self.scale * (1.0 - self.alpha), self.scale * self.alpha
+        return k.apply(k.elu_backward, (self._x, self._neg, dy), above, below, 0.0)
 
 
 @ACTIVATIONS.register("selu")

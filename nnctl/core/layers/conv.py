@@ -36,6 +36,18 @@ W₂ is W transposed to (F, k, k, C) (a copy of the small weight tensor per step
 channel-major as above. Scratch buffers (the padded input, cols, the padded output gradient) are
 reused from training step to training step; outputs and input gradients are fresh arrays.
 
+Compiled kernels. Where they are active (nnctl/core/kernels), im2col and col2im are kernels
+instead (kernels/conv.py), for every stride: columns only for the valid output positions (no
+padded copy of the input, no thrown-away positions), rows ordered (c, u, v) so that W₂ is the
+view ``W.reshape(F, C·k·k)``, and col2im summing each input plane in one pass. The batch is
+processed in blocks of images whose columns fit in a core's L2 cache (``block_bytes``): im2col
+writes a block and its product reads it back from the cache instead of main memory, and backward
+builds each block's columns again rather than keeping them all (a convolution's columns are k²
+times its input). The bias rides along in the products, as one more column of W₂ against a row of
+ones in the columns, so that y = [W₂ | b]·[cols; 1] and [dW₂ | db] = dY·[cols; 1]ᵀ, accumulated
+block by block. The products stay in BLAS. The input gradient keeps the memory layout of the
+input. The NumPy code here is the reference the kernels are tested against.
+
 Padding: ``"valid"`` (none), an integer p (p zeros on every side) or ``"same"``, which follows
 TensorFlow (and PyTorch for stride 1): the output has ⌈H/s⌉ × ⌈W/s⌉ pixels and the needed total
 padding is split with the extra pixel at the bottom/right, so even kernels are allowed.
@@ -48,7 +60,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from .. import kernels
 from ..errors import ConfigError, ShapeError
+from ..kernels.images import as_planes, empty_planes
 from ..registry import check_range, format_value
 from .base import LAYERS, BuildContext, Layer
 from .dense import _initializer
@@ -167,14 +181,94 @@ class Conv2D(Layer):
         return xp
 
     def forward(self, x, training=False):
+        self._kernel = None
+        ops = kernels.active()
+        if ops is not None and self.dtype.char in "fd":
+            return self._forward_kernel(ops.conv, x.astype(self.dtype, copy=False), training)
         if self.stride == 1:
             return self._forward_shifted(x, training)
         return self._forward_windows(x)
 
     def backward(self, dy):
+        if self._kernel is not None:
+            return self._backward_kernel(dy)
         if self.stride == 1:
             return self._backward_shifted(dy)
         return self._backward_windows(dy)
+
+    # --- compiled im2col/col2im (module docstring) -------------------------------------------------
+    #: bytes of columns per block of images: one block's columns stay in a core's L2 cache between
+    #: im2col and its product (docs/performance.md has the measurements)
+    block_bytes: int = 1 << 19
+
+    def _blocks(self, n: int) -> list[tuple[int, int]]:
+        """(first image, number of images) of each block of the batch."""
+        c, k = self.input_shape[0], self.kernel
+        _, ho, wo = self.output_shape
+        per_image = (c * k * k + 1) * ho * wo * self.dtype.itemsize
+        nb = max(1, min(n, self.block_bytes // per_image))
+        return [(lo, min(nb, n - lo)) for lo in range(0, n, nb)]
+
+    def _block_buffer(self, name: str, rows: int, nb: int) -> np.ndarray:
+        """A contiguous (rows, nb·Ho·Wo) scratch array, its memory reused across blocks and steps."""
+        _, ho, wo = self.output_shape
+        size = rows * nb * ho * wo
+        cache = self.__dict__.setdefault("_kernel_buffers", {})
+        buf = cache.get(name)
+        if buf is None or buf.size < size or buf.dtype != self.dtype:
+            buf = cache[name] = np.empty(size, self.dtype)
+        return buf[:size].reshape(rows, nb * ho * wo)
+
+    def _forward_kernel(self, k, x, training):
+        """y = W₂·cols block by block of images, the bias as one more column of W₂ and a row of ones."""
+        n = x.shape[0]
+        c = self.input_shape[0]
+        f, ho, wo = self.output_shape
+        ks, top, left, zero, one = self.kernel, self._pad[0], self._pad[2], self.dtype.type(0), self.dtype.type(1)
+        xs, sn, sc, like = as_planes(x)
+        w2 = self.params["W"].reshape(f, -1)
+        if self.use_bias:
+            w2 = np.concatenate([w2, self.params["b"][:, None]], axis=1)
+        rows, pix = w2.shape[1], ho * wo
+        y = np.empty((f, n * pix), self.dtype)  # channel-major: (F, N·Ho·Wo)
+        for lo, nb in self._blocks(n):
+            cols = self._block_buffer("cols", rows, nb)
+            k.im2col(2 * cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
+            np.matmul(w2, cols, out=y[:, lo * pix : (lo + nb) * pix])
+        if not training:
+            self.__dict__.pop("_kernel_buffers", None)  # evaluation batches may be large: keep nothing
+        self._kernel = (k, xs, sn, sc, like, w2)
+        return y.reshape(f, n, ho, wo).transpose(1, 0, 2, 3)
+
+    def _backward_kernel(self, dy):
+        """Per block of images: the columns again, dW₂ += cols·dYᵀ, dcols = W₂ᵀ·dY and col2im."""
+        k, xs, sn, sc, like, w2 = self._kernel
+        n = dy.shape[0]
+        c, h, w = self.input_shape
+        f, ho, wo = self.output_shape
+        ks, top, left, zero, one = self.kernel, self._pad[0], self._pad[2], self.dtype.type(0), self.dtype.type(1)
+        rows, taps, pix = w2.shape[1], c * ks * ks, ho * wo
+        t = dy.astype(self.dtype, copy=False).transpose(1, 0, 2, 3)
+        dY = (t if t.flags.c_contiguous else np.ascontiguousarray(t)).reshape(f, n * pix)
+        acc = np.zeros((rows, f), self.dtype)  # [dW₂ | db]ᵀ
+        part = np.empty_like(acc)
+        if self.need_input_grad:
+            dx, dxs, dxsn, dxsc = empty_planes((n, c, h, w), like, self.dtype)
+            w2t = w2[:, :taps].T
+        for lo, nb in self._blocks(n):
+            cols = self._block_buffer("cols", rows, nb)
+            k.im2col(2 * cols.size, xs, sn, sc, lo, nb, c, ks, self.stride, top, left, ho, wo, cols, zero, one)
+            dYb = dY[:, lo * pix : (lo + nb) * pix]
+            np.matmul(cols, dYb.T, out=part)
+            acc += part
+            if self.need_input_grad:
+                dcols = self._block_buffer("dcols", taps, nb)
+                np.matmul(w2t, dYb, out=dcols)
+                k.col2im(2 * dcols.size, dcols, dxsn, dxsc, lo, nb, c, ks, self.stride, top, left, ho, wo, dxs, zero)
+        self.grads["W"].reshape(f, -1)[...] = acc[:taps].T
+        if self.use_bias:
+            self.grads["b"][...] = acc[taps]
+        return dx if self.need_input_grad else None
 
     # --- stride 1: shifted rows of the flattened padded input (module docstring) -----------------
     def _scratch(self, n: int, keep: bool = True) -> dict:

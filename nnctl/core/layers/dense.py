@@ -4,6 +4,9 @@ Dense: y = x·W + b with W of shape (fan_in, units). Rows of x are samples (C or
 and both backward products are single sgemm calls on contiguous operands:
 
     dL/dW = xᵀ·dy        dL/db = Σ_n dy        dL/dx = dy·Wᵀ
+
+The bias add and its gradient stay NumPy calls even where the compiled kernels are active
+(nnctl/core/kernels): as kernels they measured no faster, on one thread or two (docs/performance.md).
 """
 
 from __future__ import annotations

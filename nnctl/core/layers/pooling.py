@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ShapeError
+from ..kernels.images import as_planes, empty_planes
 from .base import LAYERS, Layer
 from .conv import image_shape, int_param
 
@@ -74,6 +76,11 @@ class _Pool2D(Layer):
     def label(self):
         return f"{self.name}({self.size}" + ("" if self.stride is None else f", stride={self.stride}") + ")"
 
+    def _kernel_ops(self, x: np.ndarray):
+        """The compiled operations when they are active and take ``x`` (float32/float64), else None."""
+        ops = kernels.active()
+        return ops if ops is not None and x.dtype.char in "fd" else None
+
 
 @LAYERS.register("maxpool", "max_pool")
 class MaxPool2D(_Pool2D):
@@ -81,6 +88,10 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x, training=False):
         self._x = x
+        self._where = None
+        ops = self._kernel_ops(x)
+        if ops is not None:
+            return self._forward_kernel(ops.pool, x)
         if self._step == self.size:
             return self._forward_separable(x)
         offsets = self._offsets()
@@ -102,6 +113,8 @@ class MaxPool2D(_Pool2D):
     def backward(self, dy):
         if not self.need_input_grad:
             return None
+        if self._where is not None:
+            return self._backward_kernel(dy)
         if self._step == self.size:
             return self._backward_separable(dy)
         dx = self._grad_buffer(self._x, dy.dtype)
@@ -142,9 +155,39 @@ class MaxPool2D(_Pool2D):
         y, self._row_index = self._reduce([cols[:, :, u::s] for u in range(s)])  # (N, C, Ho, Wo)
         return y
 
+    # --- compiled kernels (module docstring) -------------------------------------------------------
+    def _forward_kernel(self, k, x):
+        self._switches = None
+        xs, xsn, xsc, like = as_planes(x)
+        n, c = x.shape[:2]
+        _, ho, wo = self.output_shape
+        y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
+        where = np.empty(ys.shape, np.int32)
+        k.max_forward(x.size + 2 * y.size, xs, xsn, xsc, ys, ysn, ysc, where, n, c, self.size, self._step)
+        self._where = (k, where, ysn, ysc, like)
+        return y
+
+    def _backward_kernel(self, dy):
+        k, where, wsn, wsc, like = self._where
+        dys, dysn, dysc, _ = as_planes(dy.astype(self._x.dtype, copy=False))
+        n, c = dy.shape[:2]
+        dx, dxs, dxsn, dxsc = empty_planes(self._x.shape, like, self._x.dtype)
+        zero, size, step = self._x.dtype.type(0), self.size, self._step
+        k.max_backward(dx.size + 2 * dy.size, dys, dysn, dysc, where, wsn, wsc, dxs, dxsn, dxsc, n, c, size, step, zero)
+        return dx
+
     @property
     def switches(self) -> np.ndarray:
         """Index u·size + v of the first window position holding each maximum (for inspection)."""
+        if getattr(self, "_where", None) is not None:
+            _, where, wsn, wsc, _ = self._where
+            n, c = self._x.shape[:2]
+            _, ho, wo = self.output_shape
+            w, st = self._x.shape[3], self._step
+            at = np.stack([where[i * wsn + j * wsc] for i in range(n) for j in range(c)]).reshape(n, c, ho, wo)
+            u = at // w - st * np.arange(ho)[:, None]
+            v = at % w - st * np.arange(wo)[None, :]
+            return (u * self.size + v).astype(np.uint8 if self.size**2 <= 255 else np.int32)
         if self._step != self.size:
             return self._switches
         if getattr(self, "_switches", None) is None:
@@ -170,6 +213,17 @@ class AvgPool2D(_Pool2D):
     """Average pooling: y = mean of each window; each input gets dL/dy / size²."""
 
     def forward(self, x, training=False):
+        self._kernel = None
+        ops = self._kernel_ops(x)
+        if ops is not None:
+            xs, xsn, xsc, like = as_planes(x)
+            n, c = x.shape[:2]
+            _, ho, wo = self.output_shape
+            y, ys, ysn, ysc = empty_planes((n, c, ho, wo), like, x.dtype)
+            scale = x.dtype.type(1.0 / self.size**2)
+            ops.pool.avg_forward(x.size + y.size, xs, xsn, xsc, ys, ysn, ysc, n, c, self.size, self._step, scale)
+            self._x, self._kernel = x, (ops.pool, like)
+            return y
         offsets = self._offsets()
         y = self._view(x, 0, 0).copy(order="K")
         for u, v in offsets[1:]:
@@ -181,6 +235,18 @@ class AvgPool2D(_Pool2D):
     def backward(self, dy):
         if not self.need_input_grad:
             return None
+        if self._kernel is not None:
+            k, like = self._kernel
+            x = self._x
+            dys, dysn, dysc, _ = as_planes(dy.astype(x.dtype, copy=False))
+            dx, dxs, dxsn, dxsc = empty_planes(x.shape, like, x.dtype)
+            scale = x.dtype.type(1.0 / self.size**2)
+            n, c = x.shape[:2]
+            zero = x.dtype.type(0)
+            k.avg_backward(
+                dx.size + dy.size, dys, dysn, dysc, dxs, dxsn, dxsc, n, c, self.size, self._step, scale, zero
+            )
+            return dx
         g = dy * dy.dtype.type(1.0 / self.size**2)
         dx = self._grad_buffer(self._x, dy.dtype)
         overlapping = self._step < self.size

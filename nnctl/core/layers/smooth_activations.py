@@ -44,6 +44,9 @@ class Swish(Activation):
         d += self._s
         return d
 
+    def _kernel_backward(self, k, dy):
+        return k.apply(k.swish_backward, (self._s, self._y, dy), self.beta, self.beta != 1.0, 1.0)
+
 
 @ACTIVATIONS.register("silu")
 class SiLU(Swish):

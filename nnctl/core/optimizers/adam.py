@@ -67,6 +67,18 @@ class Adam(Optimizer):
         np.divide(m, tmp, out=tmp)
         _descend(p, step_size, tmp, tmp)
 
+    def _fused(self, k, p, g, lr):
+        f, state = p.dtype.type, self.state
+        c2 = math.sqrt(1.0 - self.beta2**self.t)
+        shrinking = not self.coupled_decay and bool(self.weight_decay) and self.n_decay > 0  # AdamW
+        k.adam(
+            self._work(p), p, g, state["exp_avg"], state["exp_avg_sq"], state.get("max_exp_avg_sq", p), self.n_decay,
+            self.decays, f(self.weight_decay), shrinking, f(1.0 - lr * self.weight_decay), f(self.beta1),
+            f(1.0 - self.beta1), f(self.beta2), f(1.0 - self.beta2), f(lr * c2 / (1.0 - self.beta1**self.t)),
+            f(self.eps * c2), self.amsgrad, self._tiny,
+        )  # fmt: skip
+        return True
+
 
 @OPTIMIZERS.register("adamw")
 class AdamW(Adam):
@@ -155,3 +167,15 @@ class NAdam(Adam):
         np.add(den, self.eps * c2, out=den)
         np.divide(num, den, out=num)
         np.subtract(p, num, out=p)  # the step sizes are already folded into num
+
+    def _fused(self, k, p, g, lr):
+        f, t = p.dtype.type, self.t
+        mu, mu_next = self._mu(t), self._mu(t + 1)
+        c2 = math.sqrt(1.0 - self.beta2**t)
+        k.nadam(
+            self._work(p), p, g, self.state["exp_avg"], self.state["exp_avg_sq"], self.n_decay, self.decays,
+            f(self.weight_decay), f(self.beta1), f(1.0 - self.beta1), f(self.beta2), f(1.0 - self.beta2),
+            f(lr * (1.0 - mu) / (1.0 - self.mu_product) * c2), f(lr * mu_next / (1.0 - self.mu_product * mu_next) * c2),
+            f(self.eps * c2), self._tiny,
+        )  # fmt: skip
+        return True

@@ -39,6 +39,13 @@ class Adagrad(Optimizer):
         np.divide(g, tmp, out=tmp)
         _descend(p, lr, tmp, tmp)
 
+    def _fused(self, k, p, g, lr):
+        f = p.dtype.type
+        k.adagrad(
+            self._work(p), p, g, self.state["sum"], self.n_decay, self.decays, f(self.weight_decay), f(lr), f(self.eps)
+        )  # fmt: skip
+        return True
+
 
 @OPTIMIZERS.register("rmsprop")
 class RMSprop(Optimizer):
@@ -96,6 +103,15 @@ class RMSprop(Optimizer):
         else:
             _descend(p, lr, tmp, tmp)
 
+    def _fused(self, k, p, g, lr):
+        f, state = p.dtype.type, self.state
+        k.rmsprop(
+            self._work(p), p, g, state["square_avg"], state.get("grad_avg", p), state.get("momentum_buffer", p),
+            self.n_decay, self.decays, f(self.weight_decay), f(lr), f(self.alpha), f(1.0 - self.alpha), f(self.eps),
+            self.centered, f(self.momentum), self.momentum > 0, self._tiny,
+        )  # fmt: skip
+        return True
+
 
 @OPTIMIZERS.register("adadelta")
 class Adadelta(Optimizer):
@@ -131,3 +147,11 @@ class Adadelta(Optimizer):
         np.multiply(delta, g, out=delta)
         _ema(u, self.rho, delta, tmp, square=True)
         _descend(p, lr, delta, delta)
+
+    def _fused(self, k, p, g, lr):
+        f = p.dtype.type
+        k.adadelta(
+            self._work(p), p, g, self.state["square_avg"], self.state["acc_delta"], self.n_decay, self.decays,
+            f(self.weight_decay), f(lr), f(self.rho), f(1.0 - self.rho), f(self.eps), self._tiny,
+        )  # fmt: skip
+        return True

@@ -13,7 +13,13 @@ entries (parameters, gradients, state and scratch of one block together fit in a
 and runs the whole chain on one block before moving to the next: the same arithmetic, in the same
 order for each entry, so the numbers are identical, at a fraction of the memory traffic (Adam at
 535k parameters: 1.4 ms → 0.5 ms per step on one core). The views of every block are made once,
-in ``setup``.
+on the first step that needs them.
+
+Compiled kernels. Where numba is available (nnctl/core/kernels), ``step`` instead runs the whole
+update as one loop over the flat buffers (kernels/optim.py): every entry's parameter, gradient and
+state are read once and written once, with the same operations in the same order as the chain of
+NumPy passes, so the numbers are the same bits. The NumPy chain is the reference the kernels are
+tested against, and the path taken when ``NNCTL_KERNELS=numpy``.
 
 Formulas and defaults follow PyTorch (``torch.optim``) so that runs can be checked step for step
 against it; the variants taught in the lecture notes and used by Keras are described with each
@@ -39,6 +45,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .. import kernels
 from ..errors import ConfigError, TrainingError
 from ..registry import Component, Registry, check_range
 
@@ -126,13 +133,23 @@ class Optimizer(Component):
         self.t = 0
         self.n_decay = int(n_decay)
         self.size = params.size
+        self.dtype = params.dtype
+        self._tiny = params.dtype.type(np.finfo(params.dtype).tiny)  # below it, kernels flush state to 0
         self.state: dict[str, np.ndarray] = {k: np.zeros_like(params) for k in self.state_names()}
-        self.scratch = [np.empty_like(params) for _ in range(self.n_scratch())]
-        decays = self.coupled_decay and self.weight_decay > 0.0 and self.n_decay > 0
-        self._decayed_grad = np.empty_like(params) if decays else None
+        #: whether the weights' gradient is g + λ·θ (coupled weight decay)
+        self.decays = self.coupled_decay and self.weight_decay > 0.0 and self.n_decay > 0
+        self.scratch: list[np.ndarray] = []  # the NumPy path's buffers, made when it first runs
+        self._decayed_grad = None
+        self._blocks: list[Block] | None = None
+        self._init_state()
+
+    def _make_blocks(self) -> list[Block]:
+        """Scratch buffers and the views of every block, for the NumPy path."""
+        self.scratch = [np.empty(self.size, self.dtype) for _ in range(self.n_scratch())]
+        self._decayed_grad = np.empty(self.size, self.dtype) if self.decays else None
         bs = self.block_size
         self._blocks = [self._block(lo, min(lo + bs, self.size)) for lo in range(0, self.size, bs)]
-        self._init_state()
+        return self._blocks
 
     def _block(self, lo: int, hi: int) -> Block:
         span = slice(lo, hi)
@@ -177,11 +194,23 @@ class Optimizer(Component):
         self.t += 1
         lr = self.lr if lr is None else float(lr)
         self._begin_step()
-        for block in self._blocks:
+        ops = kernels.active()
+        if ops is not None and _flat_pair(params, grads) and self._fused(ops.optim, params, grads, lr):
+            return
+        for block in self._blocks or self._make_blocks():
             self._update(params[block.span], grads[block.span], lr, block)
 
     def _begin_step(self) -> None:
         """Hook for scalar state that changes once per step (not once per block)."""
+
+    def _work(self, p: np.ndarray) -> int:
+        """Values one fused update reads or writes: θ twice, g, and each state buffer."""
+        return p.size * (3 + len(self.state))
+
+    def _fused(self, k, p: np.ndarray, g: np.ndarray, lr: float) -> bool:
+        """The whole update as one compiled pass (module ``k`` = kernels/optim.py); False if this
+        optimizer has none, and the NumPy path then runs."""
+        return False
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, b: Block) -> None:
         """Update one block: ``p``/``g`` are its parameters and gradients, ``b`` its state views."""
@@ -196,3 +225,8 @@ class Optimizer(Component):
         np.add(out[:n], g[:n], out=out[:n])
         out[n:] = g[n:]
         return out
+
+
+def _flat_pair(p: np.ndarray, g: np.ndarray) -> bool:
+    """Whether the kernels can take these buffers: contiguous, one dtype (the optimizer's)."""
+    return p.flags.c_contiguous and g.flags.c_contiguous and g.dtype == p.dtype and g.shape == p.shape

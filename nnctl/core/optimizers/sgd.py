@@ -20,6 +20,11 @@ class SGD(Optimizer):
     def _update(self, p, g, lr, b):
         _descend(p, lr, self._grad(p, g, b), b.scratch[0])
 
+    def _fused(self, k, p, g, lr):
+        f = p.dtype.type
+        k.sgd(self._work(p), p, g, self.n_decay, self.decays, f(self.weight_decay), f(lr))
+        return True
+
 
 @OPTIMIZERS.register("momentum")
 class Momentum(Optimizer):
@@ -55,6 +60,15 @@ class Momentum(Optimizer):
 
     def _update(self, p, g, lr, b):
         _descend(p, lr, self._momentum(self._grad(p, g, b), b), b.scratch[0])
+
+    def _fused(self, k, p, g, lr):
+        f, nesterov = p.dtype.type, isinstance(self, Nesterov)
+        k.momentum(
+            self._work(p), p, g, self.state["momentum_buffer"], self.n_decay, self.decays, f(self.weight_decay), f(lr),
+            f(self.momentum), f(1.0 - self.dampening), bool(self.dampening), self.t == 1, nesterov,
+            self._tiny,
+        )  # fmt: skip
+        return True
 
 
 @OPTIMIZERS.register("nesterov")
