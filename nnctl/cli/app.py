@@ -33,7 +33,7 @@ def _debug_enabled() -> bool:
 
 
 def _fail(message: str, code: int) -> SystemExit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return SystemExit(code)
 
 

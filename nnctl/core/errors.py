@@ -8,6 +8,7 @@ received and what is allowed, so the user can fix the input without reading a tr
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -47,9 +48,20 @@ class RunFailure(NnctlError, RuntimeError):
     exit_code = 1
 
 
+#: characters of any one piece of input a message quotes (a CSV cell, a name, a path) ...
+MAX_QUOTED = 200
+#: ... and of a whole message
+MAX_MESSAGE = 2000
+_LONG = re.compile(rf"\S{{{MAX_QUOTED + 1},}}")
+
+
 def one_line(text: object) -> str:
-    """A message as one line: its non-empty lines, stripped and joined by spaces."""
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    """A message as one line: its non-empty lines, stripped and joined by spaces, with every stretch
+    of more than :data:`MAX_QUOTED` characters without a space cut to that many (a 10 MB CSV cell
+    stays a readable line), and the line itself cut at :data:`MAX_MESSAGE` characters."""
+    line = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    line = _LONG.sub(lambda m: f"{m.group()[:MAX_QUOTED]} …[{len(m.group())} characters]", line)
+    return line if len(line) <= MAX_MESSAGE else f"{line[:MAX_MESSAGE]} …[{len(line)} characters]"
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:

@@ -201,6 +201,20 @@ def infer_task(values: np.ndarray) -> str:
     return "classification" if len(np.unique(flat)) <= MAX_INFERRED_CLASSES else "regression"
 
 
+def _as_float32_target(name: str, values: np.ndarray) -> np.ndarray:
+    """A regression target as float32; values too large for float32 are refused, not made inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = values.astype(np.float32)
+    too_large = ~np.isfinite(y)
+    if too_large.any():
+        raise DataError(
+            f"{name}: the target has {int(too_large.sum())} value(s) beyond the float32 range "
+            f"(|y| > {np.finfo(np.float32).max:.3g}), e.g. {values[too_large][0].item():g}; "
+            "rescale the target (e.g. change units or take a logarithm)"
+        )
+    return y
+
+
 def encode_target(name: str, values: np.ndarray, task: str | None) -> tuple[np.ndarray, str, list[str]]:
     """Turn a raw target column into ``(y, task, classes)``; ``task=None`` infers it.
 
@@ -221,7 +235,7 @@ def encode_target(name: str, values: np.ndarray, task: str | None) -> tuple[np.n
                 f"{name}: the target is not numeric (e.g. {example!r}); it cannot be a regression "
                 "target (use task=classification)"
             )
-        return values.astype(np.float32), task, []
+        return _as_float32_target(name, values), task, []
     if values.ndim == 2 and values.shape[1] == 1:
         values = values[:, 0]
     if values.ndim != 1:

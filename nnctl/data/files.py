@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import math
 import zipfile
 import zlib
 from pathlib import Path
@@ -35,6 +36,7 @@ import numpy as np
 
 from ..core.errors import DataError, one_line, suggestion
 from .dataset import Dataset, encode_target
+from .limits import size_text, too_large
 
 #: Column names taken as the target when ``target`` is not given (compared case-insensitively).
 TARGET_NAMES = ("target", "label", "y")
@@ -191,15 +193,39 @@ def load_csv(path: str | Path, *, target: str | None = None, task: str | None = 
 
 
 def _array(archive, path: Path, key: str) -> np.ndarray:
+    """Member ``key`` of an open NPZ archive, after its ``.npy`` header is checked against the
+    member's size and the size limit (nnctl/data/limits.py): nothing is allocated for an array
+    that a header only claims, or that would not fit."""
+    member = f"{key}.npy"
+    origin = f"array '{key}' in '{path}'"
+    try:
+        with archive.zip.open(member) as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0}.get(
+                version, np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(fh)
+            data_bytes = archive.zip.getinfo(member).file_size - fh.tell()
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError, SyntaxError):
+        raise DataError(f"{origin} is corrupt: its .npy header is not a valid array header") from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{origin} holds Python objects (dtype=object), which are not loaded "
+            "for safety; save plain numeric or string arrays"
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    message = too_large(origin, f"shape {shape} of {dtype}", declared)
+    if message:
+        raise DataError(message)
+    if declared != data_bytes:
+        raise DataError(
+            f"{origin} is corrupt: its header declares shape {shape} of {dtype} ({size_text(declared)}) "
+            f"but the member holds {size_text(max(data_bytes, 0))} of data"
+        )
     try:
         return archive[key]
-    except ValueError:
-        raise DataError(
-            f"array '{key}' in '{path}' holds Python objects (dtype=object), which are not loaded "
-            "for safety; save plain numeric or string arrays"
-        ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"cannot read array '{key}' from '{path}': {exc}") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"cannot read {origin}: {one_line(exc)}") from None
 
 
 def load_npz_arrays(

@@ -24,6 +24,7 @@ import numpy as np
 from ..core.errors import DataError
 from .catalog import AUTO, dataset_dir, not_fetched
 from .dataset import Dataset
+from .limits import MAX_IDX_DIMS, too_large
 from .registry import DATASETS, DatasetSource
 
 #: IDX type code -> big-endian NumPy dtype.
@@ -69,8 +70,9 @@ class _Source:
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (gzipped or not) into a native-endian array of the stored type and shape.
 
-    The header is checked against the file's size before the data is read, so a file that is not
-    IDX, or is truncated, is refused without loading it.
+    The header is checked against the file's size and the size limit (nnctl/data/limits.py) before
+    the data is read, so a file that is not IDX, is truncated, or declares more than nnctl reads is
+    refused without loading it; a gzipped file is decompressed only as far as its header declares.
     """
     path = Path(path)
     src = _Source(path)
@@ -85,6 +87,11 @@ def read_idx(path: str | Path) -> np.ndarray:
         if code not in IDX_TYPES:
             valid = ", ".join(f"0x{c:02X}" for c in IDX_TYPES)
             raise DataError(f"'{path}': unknown IDX value type 0x{code:02X}; valid: {valid}")
+        if not 1 <= ndim <= MAX_IDX_DIMS:
+            raise DataError(
+                f"'{path}': an IDX file of {ndim} dimensions is not read; expected 1 to {MAX_IDX_DIMS} "
+                "(MNIST's images have 3, its labels 1)"
+            )
         header = 4 + 4 * ndim
         head += src.read(4 * ndim)
         if len(head) < header:
@@ -95,6 +102,9 @@ def read_idx(path: str | Path) -> np.ndarray:
         dims = tuple(int(d) for d in np.frombuffer(head, dtype=">u4", count=ndim, offset=4))
         dtype = np.dtype(IDX_TYPES[code])
         nbytes = math.prod(dims) * dtype.itemsize
+        message = too_large(f"'{path}'", f"shape {dims} of {dtype.newbyteorder('=').name}", nbytes)
+        if message:  # before anything is read: a gzipped file's data is decompressed only up to here
+            raise DataError(message)
         expected = header + nbytes
         if src.gz:  # the decompressed size is only known by reading
             data = src.read(nbytes)
