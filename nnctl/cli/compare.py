@@ -46,6 +46,13 @@ def compare_command(
         None, "--ylim", metavar="LOW:HIGH", help="y-axis limits in --plot, e.g. 0:1 or :0.5."
     ),
     force: bool = typer.Option(False, "--force", help="Replace --csv/--plot files even if nnctl did not write them."),
+    effects: bool = typer.Option(
+        False,
+        "--effects",
+        help="Also print what mattered: per option that differs, the best metric's mean ± std per value "
+        "(over seeds when runs differ by seed) with Welch's p against the best value, axes ranked by "
+        "the share of the variance they explain (η²).",
+    ),
 ) -> None:
     """Compare runs: the configuration keys that differ, then best/final/test metrics, epochs, status, seconds."""
     from ..results import compare, curve_groups, grouping, plots, tables
@@ -83,11 +90,48 @@ def compare_command(
         render.console(stderr=True).print(f"warning: {grouped.note}", markup=False)
     if grouped is not None and grouped.welch is not None:
         out.print(_welch_line(grouped.welch), markup=False)
+    if effects:
+        _print_effects(out, frame, keys, f"best_{metric}", markdown)
     if plot is not None:
         shown_runs = frame if grouped is not None else export
         groups = curve_groups.curve_groups(records, shown_runs, keys)
         written = plots.plot_compare(groups, plot, metric, log=log, ylim=_limits(ylim))
         out.print(f"plot: {written}", markup=False)
+
+
+def _print_effects(out, frame, keys: list[str], score: str, markdown: bool) -> None:
+    """One small table per option that differs, most important first (see nnctl/results/effects.py)."""
+    import pandas as pd
+
+    from ..results.effects import table_effects
+    from ..results.formatting import mean_std, number
+    from ..results.tables import to_markdown
+
+    axes = table_effects(frame, keys, score)
+    if not axes:
+        out.print("effects: no option differs between these runs", markup=False)
+        return
+    ranking = ", ".join(f"{a['axis']} {number(a['eta2']) if a['eta2'] is not None else '-'}" for a in axes)
+    out.print(f"\nWhat mattered for {score} (share of its variance each option explains, η²): {ranking}", markup=False)
+    for a in axes:
+        rows = []
+        for lv in a["levels"]:
+            spread = mean_std(lv["mean"], lv["std"]) if lv["std"] is not None else number(lv["mean"])
+            p = "best" if lv["best"] else (f"{lv['p']:.3g}" if lv["p"] is not None else lv["why"] or "-")
+            rows.append(
+                {
+                    a["axis"] + (" (binned)" if a["binned"] else ""): lv["level"],
+                    "n": lv["n"],
+                    score: spread,
+                    "p vs best": p,
+                }
+            )
+        shown = pd.DataFrame(rows)
+        title = f"{a['axis']}: η² = {number(a['eta2']) if a['eta2'] is not None else '-'}; ± {a['spread']}"
+        if markdown:
+            out.print(f"\n{title}\n\n" + to_markdown(shown).rstrip("\n"), markup=False, highlight=False)
+        else:
+            out.print(_rich_table(shown, title))
 
 
 def _limits(text: str | None) -> tuple[float | None, float | None] | None:

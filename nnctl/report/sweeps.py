@@ -3,13 +3,10 @@
 For every score (the sweep's leaderboard metric first, e.g. ``best_val_loss``, then the other
 best-epoch and test metrics its trials have) this computes, in Python so that tests can check it:
 
-- **main effects**: for each axis and each of its values, the mean ± sample standard deviation of
-  the score over seeds. With repeats, each seed's value is the mean over the trials of that seed
-  at that axis value (the other axes averaged out), so the ± is seed-to-seed noise; without
-  repeats it is the spread over the other axes' values. Each value is compared with the best value
-  by Welch's t-test (:func:`nnctl.results.stats.welch_t_test`): a small p says the difference is
-  bigger than that noise. An axis with more than 12 values (random search over a range) is shown
-  as a scatter of score against value instead;
+- **main effects** (:func:`nnctl.results.effects.main_effects`, which ``compare-runs --effects``
+  prints too): for each axis and each of its values, the mean ± std of the score over seeds, and
+  Welch's p against the best value. An axis with more than 12 values (random search over a range)
+  is shown as a scatter of score against value instead;
 - **heatmaps**: for each pair of axes, the mean score of every combination of their values;
 - **parallel coordinates**: one line per finished trial through its axis values and score;
 - **curves by point**: the seeds of each point as their mean curve and min–max band per epoch.
@@ -25,13 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..results.formatting import number
+from ..results.effects import axis_info, finite_number, level_name, main_effects
 from ..results.runs import RunRecord
-from ..results.stats import welch_t_test
 from ..results.sweeps import FINISHED, score_column
 from ..training.direction import higher_is_better
 
-MAX_LEVELS = 12
 SCORES = (
     "best_val_loss",
     "best_val_acc",
@@ -46,91 +41,6 @@ SCORES = (
 CURVE_METRICS = ("val_loss", "val_acc", "val_mae", "train_loss", "train_acc", "train_mae")
 
 
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _level(value: Any) -> str:
-    """An axis value as the text that names it (0.1 and 0.10 are one level)."""
-    return number(value) if not isinstance(value, str) else value
-
-
-def axis_info(name: str, values: list[Any]) -> dict[str, Any]:
-    """How to draw an axis: numeric (log when positive over two decades or more) or categories."""
-    levels = list(dict.fromkeys(_level(v) for v in values if v is not None))
-    numbers = [_num(v) for v in values if v is not None]
-    numeric = bool(numbers) and all(n is not None and not isinstance(v, bool) for n, v in zip(numbers, values))
-    kind = "category"
-    if numeric:
-        positive = [n for n in numbers if n is not None and n > 0]
-        kind = "log" if len(positive) == len(numbers) and max(positive) / min(positive) >= 100 else "value"
-        levels.sort(key=lambda s: float(s))
-    return {"name": name, "type": kind, "levels": levels, "continuous": len(levels) > MAX_LEVELS}
-
-
-def main_effects(trials: list[dict[str, Any]], axes: list[dict[str, Any]], score: str, seeded: bool) -> dict[str, Any]:
-    """Per axis: each value's mean ± std over seeds and Welch's p against the best value."""
-    better_high = higher_is_better(score)
-    out: dict[str, Any] = {}
-    for axis in axes:
-        name = axis["name"]
-        scored = [t for t in trials if t["scores"].get(score) is not None and t["values"].get(name) is not None]
-        if axis["continuous"]:
-            out[name] = {
-                "kind": "scatter",
-                "points": [
-                    [
-                        _num(t["values"][name]) if axis["type"] != "category" else _level(t["values"][name]),
-                        t["scores"][score],
-                    ]
-                    for t in scored
-                ],
-            }
-            continue
-        levels = []
-        for level in axis["levels"]:
-            mine = [t for t in scored if _level(t["values"][name]) == level]
-            if seeded:
-                per_seed: dict[str, list[float]] = {}
-                for t in mine:
-                    per_seed.setdefault(str(t["values"].get("seed")), []).append(t["scores"][score])
-                values = [statistics.fmean(v) for v in per_seed.values()]
-            else:
-                values = [t["scores"][score] for t in mine]
-            levels.append(
-                {
-                    "level": level,
-                    "values": values,
-                    "n": len(values),
-                    "mean": statistics.fmean(values) if values else None,
-                    "std": statistics.stdev(values) if len(values) > 1 else None,
-                }
-            )
-        with_mean = [lv for lv in levels if lv["mean"] is not None]
-        best = (max if better_high else min)(with_mean, key=lambda lv: lv["mean"]) if with_mean else None
-        for lv in levels:
-            lv["best"] = lv is best
-            lv["p"], lv["why"] = None, ""
-            if best is None or lv is best or lv["mean"] is None:
-                continue
-            if lv["n"] < 2 or best["n"] < 2:
-                lv["why"] = "needs 2 or more values on each side"
-                continue
-            result = welch_t_test(np.asarray(lv["values"]), np.asarray(best["values"]))
-            lv["p"] = result["p"] if math.isfinite(result["p"]) else None
-        out[name] = {
-            "kind": "levels",
-            "levels": levels,
-            "best": best["level"] if best else None,
-            "spread": "over seeds" if seeded else "over the other axes (no repeats)",
-        }
-    return out
-
-
 def heatmap_pairs(trials: list[dict[str, Any]], axes: list[dict[str, Any]], score: str) -> dict[str, Any]:
     """For each pair of discrete axes ``"a|b"``: the mean score of each (a, b) combination and n."""
     out: dict[str, Any] = {}
@@ -143,8 +53,8 @@ def heatmap_pairs(trials: list[dict[str, Any]], axes: list[dict[str, Any]], scor
                     t["scores"][score]
                     for t in trials
                     if t["scores"].get(score) is not None
-                    and _level(t["values"].get(a["name"])) == la
-                    and _level(t["values"].get(b["name"])) == lb
+                    and level_name(t["values"].get(a["name"])) == la
+                    and level_name(t["values"].get(b["name"])) == lb
                 ]
                 if values:
                     cells.append([j, i, statistics.fmean(values), len(values)])
@@ -188,7 +98,7 @@ def point_curves(trials: list[dict[str, Any]], records: dict[str, RunRecord]) ->
                 "values": values,
                 "n": len(members),
                 "series": series,
-                "label": ", ".join(f"{k}={_level(v)}" for k, v in values.items()),
+                "label": ", ".join(f"{k}={level_name(v)}" for k, v in values.items()),
             }
         )
     return out
@@ -221,7 +131,7 @@ def sweep_page(
         params = dict(entry.get("params") or {})
         status = page["status"] if page else str(row.get("status") or "pending")
         metrics = (page or {}).get("metrics") or row
-        scores = {s: _num(metrics.get(s)) for s in SCORES if _num(metrics.get(s)) is not None}
+        scores = {s: finite_number(metrics.get(s)) for s in SCORES if finite_number(metrics.get(s)) is not None}
         trials.append(
             {
                 "trial_id": tid,
