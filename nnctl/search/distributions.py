@@ -69,9 +69,9 @@ class Distribution:
     def sample(self, rng: np.random.Generator) -> Any:
         """One draw from ``rng``; continuous draws are rounded but stay within [low, high]."""
         if self.kind == "uniform":
-            return self._clip(_round(rng.uniform(self.low, self.high)))
+            return self._clip(round_draw(rng.uniform(self.low, self.high)))
         if self.kind == "loguniform":
-            return self._clip(_round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
+            return self._clip(round_draw(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
         if self.kind == "int":
             return int(rng.integers(int(self.low), int(self.high), endpoint=True))
         return self.values[int(rng.integers(len(self.values)))]
@@ -97,7 +97,8 @@ def _exact_int(text: str, value: float) -> int:
     return int(value)
 
 
-def _round(x: float) -> float:
+def round_draw(x: float) -> float:
+    """A drawn value to 6 significant digits, so that it reads as written and names its trial stably."""
     return float(f"{x:.6g}")
 
 
