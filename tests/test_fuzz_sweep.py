@@ -18,9 +18,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nnctl.core.errors import NnctlError
+from nnctl.search.describe import describe
 from nnctl.search.distributions import Distribution, is_distribution, parse_distribution
 from nnctl.search.identity import sweep_id
-from nnctl.search.space import MAX_TRIALS, SearchSpace, build_space, describe, expand, parse_param
+from nnctl.search.space import MAX_TRIALS, SearchSpace, build_space, expand, parse_param
 from nnctl.training.config import RunConfig
 
 NUMBERS = [

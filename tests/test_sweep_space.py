@@ -18,7 +18,7 @@ from nnctl.search import (
     split_values,
     sweep_id,
 )
-from nnctl.search.space import sampling_note
+from nnctl.search.describe import sampling_note
 from nnctl.training import RunConfig
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"

@@ -44,7 +44,11 @@ def test_the_same_seed_proposes_the_same_points_and_another_seed_others():
 def test_values_stay_in_their_ranges_and_types():
     for p in run(space(), n=16):
         assert 1e-4 <= p["lr"] <= 1e-1 and p["lr"] == float(f"{p['lr']:.6g}")
-        assert p["activation"] in ("relu", "tanh") and isinstance(p["early_stopping"], int) and 4 <= p["early_stopping"] <= 64
+        assert (
+            p["activation"] in ("relu", "tanh")
+            and isinstance(p["early_stopping"], int)
+            and 4 <= p["early_stopping"] <= 64
+        )
 
 
 def test_after_the_random_start_it_proposes_near_the_good_points():

@@ -84,7 +84,7 @@ class SweepProgress:
 
     def on_sweep_begin(self, state) -> None:
         from ..results.sweeps import score_column
-        from ..search.space import describe
+        from ..search.describe import describe
 
         self.started = time.perf_counter()
         self.skipped = state.skipped

@@ -23,7 +23,7 @@ from ..search import (
     run_sweep,
     space_of,
 )
-from ..search.space import describe, sampling_note
+from ..search.describe import describe, sampling_note
 from . import render
 from .help import NnctlCommand
 from .options import run_options

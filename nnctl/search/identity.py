@@ -53,9 +53,15 @@ def canonical_spec(space: SearchSpace) -> dict[str, Any]:
         "zip": [list(g) for g in space.zip],
         "repeats": space.repeats,
     }
-    if space.kind == "random":
+    if space.kind in ("random", "tpe"):
         spec["trials"] = space.trials
         spec["sweep_seed"] = space.sweep_seed
+    if space.kind == "tpe":
+        spec.update(batch=space.batch, startup=space.startup)
+    if space.prune:  # absent otherwise: sweeps without pruning keep their ids
+        spec["prune"] = space.prune
+        if space.audit:
+            spec["audit"] = space.audit
     return spec
 
 

@@ -31,9 +31,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
-from ..core.registry import Component, Registry, check_int
+from ..core.registry import Component, Registry, check_int, check_range
+
+if TYPE_CHECKING:
+    from .space import SearchSpace
 
 PRUNERS = Registry("pruner")
 
@@ -192,3 +196,20 @@ class RungBoard:
         earlier = [v for j, v in sorted(at.items()) if j < index]
         epoch = self.pruner.rungs(self.epochs, bracket)[rung]
         return self.pruner.decide(rung, epoch, at[index], earlier, self.higher_better)
+
+
+def set_pruning(space: SearchSpace, raw: dict[str, Any]) -> None:
+    """``prune`` (a pruner spec, checked against the base run's epochs and validation split) and
+    ``audit`` (a fraction in [0, 1], only with a pruner)."""
+    if raw.get("prune") not in (None, "", "none"):
+        pruner = make_pruner(str(raw["prune"]))
+        if "epochs" in space.params:
+            raise ConfigError("--prune decides at rung epochs of one length of run; epochs cannot be a sweep axis")
+        cfg = space.base_config()
+        pruner.check(cfg.epochs, cfg.val_split > 0)
+        space.prune = pruner.spec()
+    audit = raw.get("audit") or 0.0
+    if audit:
+        if space.prune is None:
+            raise ConfigError("--audit trains pruned trials to the end; it needs --prune")
+        space.audit = check_range("sweep", "audit", audit, 0.0, 1.0, low_inclusive=False)

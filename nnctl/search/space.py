@@ -21,7 +21,6 @@ the same directory and resumes it.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -36,7 +35,9 @@ from ..training.config import RunConfig
 from .distributions import Distribution, is_distribution, parse_distribution, split_values
 from .identity import point_id, trial_id
 
-KINDS = ("grid", "random")
+KINDS = ("grid", "random", "tpe")
+#: kinds whose points are drawn (``trials`` of them from ``sweep_seed``) rather than listed
+DRAWN = ("random", "tpe")
 NOT_AXES = ("name", "results_dir")
 SAMPLE_WITH_CHOICE = 1_000_000  # discrete spaces up to this size are sampled by np.random.Generator.choice
 #: most trials one sweep may expand to (points × repeats).
@@ -56,6 +57,10 @@ class SearchSpace:
     trials: int | None = None
     sweep_seed: int = 0
     name: str = ""
+    batch: int = 4  # tpe: points proposed together from the same history (see nnctl/search/tpe.py)
+    startup: int = 10  # tpe: points drawn at random before the model is used
+    prune: str | None = None  # a pruner spec (nnctl/search/pruners.py), or no early termination
+    audit: float = 0.0  # the fraction of pruned trials trained to the end anyway
 
     def base_config(self) -> RunConfig:
         return RunConfig.from_dict(self.base)
@@ -109,7 +114,8 @@ def parse_param(text: str) -> tuple[str, list[str] | str]:
 
 
 def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
-    """Check and normalize a raw spec (keys: name, base, params, zip, repeats, trials, sweep_seed)."""
+    """Check and normalize a raw spec (keys: name, base, params, zip, repeats, trials, sweep_seed;
+    tpe: batch, startup; any kind: prune, audit)."""
     if not isinstance(kind, str) or kind not in KINDS:
         raise ConfigError(f"sweep kind {kind!r} is not allowed; allowed: {', '.join(KINDS)}")
     if not isinstance(raw, dict):
@@ -139,19 +145,30 @@ def build_space(kind: str, raw: dict[str, Any]) -> SearchSpace:
     space.zip = _zip_groups(zip_raw, space)
     if repeats > 1 and "seed" in space.params:
         raise ConfigError("repeats and a 'seed' axis both set the seed; use one of them")
-    if kind == "random":
+    if kind in DRAWN:
+        what = "random search" if kind == "random" else "tpe"
         if not space.params:
-            raise ConfigError("random search needs at least one axis, e.g. --param lr=loguniform:1e-4:1e-1")
+            raise ConfigError(f"{what} needs at least one axis, e.g. --param lr=loguniform:1e-4:1e-1")
         if raw.get("trials") is None:
-            raise ConfigError("random search needs a number of trials, e.g. --trials 20 (or trials = 20 in the spec)")
+            raise ConfigError(f"{what} needs a number of trials, e.g. --trials 20 (or trials = 20 in the spec)")
         space.trials = _positive_int("trials", raw["trials"])
         space.sweep_seed = _seed(raw.get("sweep_seed", 0))
         size = space.size()
         points = space.trials if size is None else min(space.trials, size)
+        if kind == "tpe":
+            from .tpe import check_space
+
+            check_space(space)
+            space.batch = check_int("tpe", "batch", raw.get("batch", 4), 1, 1000)
+            space.startup = check_int("tpe", "startup", raw.get("startup", 10), 0, 10_000)
+            points = space.trials
     elif not space.params and repeats == 1:
         raise ConfigError("a sweep needs at least one axis, e.g. --param lr=0.1,0.01 (or --repeats K)")
     else:
         points = space.size() or 1
+    from .pruners import set_pruning
+
+    set_pruning(space, raw)
     if points * repeats > MAX_TRIALS:
         raise ConfigError(
             f"this sweep expands to {points} points x {repeats} repeats = {points * repeats} trials; "
@@ -280,22 +297,29 @@ def _seed(value: Any) -> int:
 
 
 def expand(space: SearchSpace) -> list[Trial]:
-    """All trials of ``space``: grid points or random draws, times the repeat seeds. Pure."""
+    """All trials of ``space``: grid points or random draws, times the repeat seeds. Pure.
+    (A tpe sweep's points are proposed while it runs: see :func:`point_trials`.)"""
+    if space.kind == "tpe":
+        raise ConfigError("a tpe sweep proposes its points while it runs; they cannot be listed in advance")
     points = _grid_points(space) if space.kind == "grid" else _random_points(space)
     base_cfg = space.base_config()
-    seeds = [base_cfg.seed + i for i in range(space.repeats)]
-    trials: list[Trial] = []
-    for point in points:
-        for seed in seeds:
-            params = dict(point) if space.repeats == 1 else {**point, "seed": seed}
-            config = base_cfg.replace(**params).to_dict()
-            tid = trial_id(config)
-            config["name"] = tid
-            trials.append(Trial(tid, point_id(config), params, config))
+    return [trial for point in points for trial in point_trials(space, point, base_cfg)]
+
+
+def point_trials(space: SearchSpace, point: dict[str, Any], base_cfg: RunConfig | None = None) -> list[Trial]:
+    """The trials of one point: one per repeat seed, each named by its configuration."""
+    base_cfg = base_cfg or space.base_config()
+    trials = []
+    for seed in (base_cfg.seed + i for i in range(space.repeats)):
+        params = dict(point) if space.repeats == 1 else {**point, "seed": seed}
+        config = base_cfg.replace(**params).to_dict()
+        tid = trial_id(config)
+        config["name"] = tid
+        trials.append(Trial(tid, point_id(config), params, config))
     return trials
 
 
-def _group_values(space: SearchSpace, group: tuple[str, ...]) -> list[tuple[Any, ...]]:
+def group_values(space: SearchSpace, group: tuple[str, ...]) -> list[tuple[Any, ...]]:
     first = space.params[group[0]]
     if isinstance(first, Distribution):
         return _Singles(first.support())  # type: ignore[return-value]
@@ -317,7 +341,7 @@ class _Singles(Sequence):
 
 def _grid_points(space: SearchSpace) -> list[dict[str, Any]]:
     groups = space.groups()
-    columns = [_group_values(space, g) for g in groups]
+    columns = [group_values(space, g) for g in groups]
     return [
         {name: value for group, values in zip(groups, combo) for name, value in zip(group, values)}
         for combo in itertools.product(*columns)
@@ -330,7 +354,7 @@ def _random_points(space: SearchSpace) -> list[dict[str, Any]]:
     groups = sorted(space.groups())
     size = space.size()
     if size is not None:  # every axis discrete: without replacement
-        columns = [_group_values(space, g) for g in groups]
+        columns = [group_values(space, g) for g in groups]
         n = min(space.trials, size)
         if size <= SAMPLE_WITH_CHOICE:
             flat = [int(i) for i in rng.choice(size, n, replace=False)]
@@ -368,34 +392,3 @@ def _unravel(index: int, sizes: list[int]) -> tuple[int, ...]:
         index, digit = divmod(index, size)
         digits.append(digit)
     return tuple(reversed(digits))
-
-
-def describe(space: SearchSpace) -> str:
-    """One line, e.g. ``grid: 3 lr × 3 init × 2 seeds = 18 trials``."""
-    parts = []
-    for group in space.groups():
-        values = space.params[group[0]]
-        label = "+".join(group)
-        parts.append(
-            f"{label} {values}" if isinstance(values, Distribution) else f"{len(_group_values(space, group))} {label}"
-        )
-    text = " × ".join(parts) or "1 point"
-    if space.kind == "grid":
-        points = math.prod(len(_group_values(space, g)) for g in space.groups())
-    else:
-        size = space.size()
-        points = space.trials if size is None else min(space.trials, size)
-        text = f"{points} of {size if size is not None else 'unlimited'} points from {text}"
-    seeds = f" × {space.repeats} seeds" if space.repeats > 1 else ""
-    return f"{space.kind}: {text}{seeds} = {points * space.repeats} trials"
-
-
-def sampling_note(space: SearchSpace) -> str | None:
-    """Why a random sweep runs fewer trials than asked (a discrete space smaller than ``trials``)."""
-    size = space.size()
-    if space.kind == "random" and size is not None and space.trials > size:
-        return (
-            f"trials={space.trials} exceeds the {size} distinct points of this discrete space; "
-            f"running each of the {size} once"
-        )
-    return None

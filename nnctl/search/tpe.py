@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..core.errors import ConfigError
 from .distributions import Distribution, round_draw
-from .space import SearchSpace
+
+if TYPE_CHECKING:
+    from .space import SearchSpace
 
 INSTALL = "pip install 'nnctl[search]'"
 
