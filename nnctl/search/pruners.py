@@ -212,4 +212,5 @@ def set_pruning(space: SearchSpace, raw: dict[str, Any]) -> None:
     if audit:
         if space.prune is None:
             raise ConfigError("--audit trains pruned trials to the end; it needs --prune")
-        space.audit = check_range("sweep", "audit", audit, 0.0, 1.0, low_inclusive=False)
+        check_range("sweep", "audit", audit, 0.0, 1.0, low_inclusive=False)
+        space.audit = float(audit)
