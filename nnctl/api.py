@@ -117,7 +117,7 @@ def load_run(path: str | Path) -> Run:
     """A finished run directory as a :class:`Run` (its model loaded with the returned weights)."""
     import pandas as pd
 
-    from .results.runs import load_run as read_run
+    from .results.artifacts import load_run as read_run
     from .results.trained import load_trained
 
     record = read_run(path)
@@ -132,10 +132,15 @@ def runs(
     """One row per run or sweep trial under ``results_dir`` (or the ``items`` given: run ids, run or
     sweep directories, sweep names, globs): the options that differ (every option with
     ``all_options``, for filtering), status, best and final metrics — the table ``nnctl
-    compare-runs`` shows, unformatted."""
+    compare-runs`` shows, unformatted. A run whose files do not form a whole run is left out with a
+    warning (``warnings.warn``) naming it and why."""
+    import warnings
+
     from .results import compare
 
-    records = compare.load_runs(compare.resolve_runs(list(items) or [str(results_dir)], results_dir))
+    records, skipped = compare.read_runs(compare.resolve_runs(list(items) or [str(results_dir)], results_dir))
+    for path, why in skipped:
+        warnings.warn(f"skipped '{path}': {why}", stacklevel=2)
     frame, _ = compare.runs_table(records, metric, all_options=all_options)
     return frame
 

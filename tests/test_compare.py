@@ -9,7 +9,7 @@ import pytest
 from helpers import invoke, make_run
 
 from nnctl.core.errors import ConfigError, DataError
-from nnctl.results import write_csv, write_json
+from nnctl.results import write_csv, write_json, write_weights
 from nnctl.results.compare import (
     differing_keys,
     load_runs,
@@ -64,6 +64,7 @@ def fake_run(
             }
         ],
     )
+    write_weights(path / "weights.npz", {"w": np.zeros(2, np.float32)})
     return path
 
 

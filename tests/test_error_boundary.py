@@ -108,9 +108,11 @@ def test_unreadable_run_files_are_data_errors(tmp_path, a_run):
     broken.mkdir()
     (broken / "config.json").write_text("[1, 2]")
     err = one_line_error("compare-runs", broken)
-    assert err.startswith(f"error: '{broken / 'config.json'}' is not a run's config.json; expected a JSON object")
+    assert err == f"error: run '{broken}' is unreadable: config.json: expected a JSON object, got list"
     (broken / "config.json").write_text("{not json")
-    assert one_line_error("plot", broken).startswith(f"error: '{broken / 'config.json'}' is not valid JSON")
+    assert one_line_error("plot", broken).startswith(
+        f"error: run '{broken}' is unreadable: config.json: is not valid JSON"
+    )
     empty = tmp_path / "empty-curve"
     empty.mkdir()
     (empty / "config.json").write_text((a_run / "config.json").read_text())

@@ -18,8 +18,8 @@ from helpers import invoke
 from nnctl.report.fit import fit_verdict
 from nnctl.report.model import ModelBuilder, build_model, to_json
 from nnctl.report.server import open_server, url_of
+from nnctl.results import load_run
 from nnctl.results.layer_stats import fired, heatmaps
-from nnctl.results.runs import load_run
 from nnctl.results.stats import welch_t_test
 
 

@@ -211,7 +211,7 @@ def cnn_cases(args, threads, rows) -> None:
 
 def digits_end_to_end(args, threads) -> dict[str, float]:
     """`nnctl train` with its default configuration, in a subprocess: wall time and samples/s."""
-    from nnctl.results.runs import load_run
+    from nnctl.results import load_run
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
     walls, rates = [], []

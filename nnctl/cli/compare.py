@@ -62,7 +62,10 @@ def compare_command(
         check_output(plot, "picture", force=force)
     if csv is not None:
         check_output(csv, "table", force=force)
-    records = compare.load_runs(compare.resolve_runs(runs, results_dir))
+    records, skipped = compare.read_runs(compare.resolve_runs(runs, results_dir))
+    warn = render.console(stderr=True)
+    for path, why in skipped:  # a damaged run is named and left out; the others are compared
+        warn.print(f"warning: skipped '{path}': {why}", markup=False)
     metric = compare.check_metric(metric, records) if metric else compare.default_metric(records)
     goal = compare.parse_target(target, records) if target else None
     frame, keys = compare.runs_table(records, metric, goal)
@@ -81,13 +84,14 @@ def compare_command(
         out.print(tables.to_markdown(shown).rstrip("\n"), markup=False, highlight=False)
     else:
         title = f"{len(records)} runs" + (f", grouped by {group_by}" if group_by else "")
+        title += f" ({len(skipped)} unreadable, skipped)" if skipped else ""
         table = _rich_table(shown, title)
         if not out.is_terminal:  # piped or captured: as wide as the table needs, never folded
             needed = Measurement.get(out, out.options.update(max_width=10_000), table).maximum
             out = Console(width=max(out.width, needed), highlight=False, soft_wrap=True)
         out.print(table)
     if grouped is not None and grouped.note:
-        render.console(stderr=True).print(f"warning: {grouped.note}", markup=False)
+        warn.print(f"warning: {grouped.note}", markup=False)
     if grouped is not None and grouped.welch is not None:
         out.print(_welch_line(grouped.welch), markup=False)
     if effects:

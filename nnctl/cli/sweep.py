@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..core.errors import ConfigError
 from ..results.formatting import number, value_label
-from ..results.sweeps import FINISHED, leaderboard, read_sweep_csv
+from ..results.sweeps import FINISHED, TRIALS, leaderboard, read_sweep_csv
 from ..search import (
     build_space,
     check_trials,
@@ -24,6 +24,7 @@ from ..search import (
     space_of,
 )
 from ..search.describe import describe, sampling_note
+from ..search.sweep import SweepCallback
 from . import render
 from .help import NnctlCommand
 from .options import run_options
@@ -216,7 +217,8 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
     note = sampling_note(space)
     if note and not quiet:
         err.print(f"note: {note}")
-    state = run_sweep(space, runner, retry_failed=retry_failed, callbacks=[SweepProgress(out, quiet)])
+    callbacks = [_DamagedTrials(err), SweepProgress(out, quiet)]
+    state = run_sweep(space, runner, retry_failed=retry_failed, callbacks=callbacks)
     if quiet:
         out.print(str(state.path))
     else:
@@ -239,6 +241,17 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
             "rerun with --retry-failed"
         )
         raise typer.Exit(1)
+
+
+class _DamagedTrials(SweepCallback):
+    """Names each trial whose directory did not hold a whole run, and so runs again (quiet or not)."""
+
+    def __init__(self, err):
+        self.err = err
+
+    def on_sweep_begin(self, state) -> None:
+        for trial_id, why in state.damaged.items():
+            self.err.print(f"warning: running trial '{state.path / TRIALS / trial_id}' again: {why}", markup=False)
 
 
 def _trials_table(space, trials) -> Table:

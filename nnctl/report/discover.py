@@ -7,7 +7,9 @@ A directory is recognized by the files nnctl writes into it:
 - a **sweep** holds ``sweep.json``; its trials are the run directories in ``trials/``;
 - an **lr-find** directory holds ``lr_find.json`` or ``lr_find.csv`` and no ``config.json``;
 - a **run** holds ``config.json``, ``curve.csv`` or ``metrics.csv`` (a run whose config is
-  missing or broken is still a run, shown with what can be read).
+  missing or broken is still a run, shown with what can be read), or is a directory named like a
+  run id holding nothing yet (a run killed before it wrote its config.json), as
+  :func:`nnctl.results.artifacts.is_run_dir` recognizes them.
 
 Hidden directories (a sweep's temporaries of trials being written) and symbolic links are not
 followed, so nothing outside the given paths is read.
@@ -21,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import DataError
+from ..results.artifacts import is_run_dir
 from ..results.compare import resolve_runs
-
-RUN_FILES = ("config.json", "curve.csv", "metrics.csv")
 
 
 @dataclass
@@ -54,7 +55,7 @@ def kind_of(path: Path) -> str | None:
         return "experiment"
     if not (path / "config.json").is_file() and ((path / "lr_find.json").is_file() or (path / "lr_find.csv").is_file()):
         return "lrfind"
-    if any((path / name).is_file() for name in RUN_FILES):
+    if is_run_dir(path):
         return "run"
     return None
 

@@ -28,9 +28,10 @@ from typing import Any
 import pandas as pd
 
 from ..core.errors import one_line
-from ..results.artifacts import read_run_partial, read_sweep_partial
+from ..results.artifacts import read_run_partial
 from ..results.runs import RunRecord
 from ..results.store import is_locked
+from ..results.sweeps import read_sweep_partial
 from ..version import __version__
 from .discover import Found, discover
 from .experiments import experiment_page, lrfind_page

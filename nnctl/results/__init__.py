@@ -12,7 +12,7 @@ from typing import Any
 _WHERE = {
     "RunRecord": "runs",
     "RunRecorder": "runs",
-    "load_run": "runs",
+    "load_run": "artifacts",
     "provenance": "provenance",
     "make_run_dir": "store",
     "read_json": "store",

@@ -1,11 +1,13 @@
-"""Reading result directories for pages that must show whatever can be read.
+"""Reading result directories back: each file on its own, whatever can be read, and what cannot.
 
-:func:`~.runs.load_run` stops at the first file it cannot read: right for a command that needs a
-whole run. A report over many directories must not stop at one broken run, so
-:func:`read_run_partial` reads each file of a run on its own and returns what it could read with a
-list of problems, one line each (``curve.csv: the last line is cut off (left out)``). The same goes
+:func:`read_run_partial` is the one reader of a run directory. It reads each file of a run on its
+own and returns what it could read with a list of problems, one line each (``curve.csv: the last
+line is cut off (left out)``): the files that do not form a whole run. Every command decides from
+that list. The report shows what can be read and names each problem (``unreadable: <problem>``);
+``compare-runs`` skips a run that has any and names it; :func:`load_run`, for a command that needs
+one whole run (``plot``), refuses it with one line; a sweep runs a trial with one again. The same goes
 for the other files a report shows: ``diagnostics.csv``, an lr-find's ``lr_find.csv`` and
-``lr_find.json``, an experiment's ``outcome.json`` and a sweep's ``sweep.json`` / ``sweep.csv``.
+``lr_find.json``, an experiment's ``outcome.json`` (a sweep's files: :mod:`.sweeps`).
 
 Every nnctl writer ends a CSV file with a newline and writes it atomically, so a file that does not
 end in one was cut off by something else (a copy interrupted, a disk that filled): its last line is
@@ -14,18 +16,39 @@ left out rather than read as a short row.
 
 from __future__ import annotations
 
+import io
+import math
+import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..core.errors import DataError
-from .runs import INCOMPLETE, RunRecord, _clean, _read_csv
-from .store import is_locked, read_json
-from .sweeps import SWEEP_CSV, SWEEP_JSON
+from .runs import INCOMPLETE, RunRecord
+from .store import RUN_ID, is_locked, read_json
 
-#: statuses after which a run has written its weights
+#: the files that make a directory a run directory (see :func:`is_run_dir`)
+RUN_FILES = ("config.json", "curve.csv", "metrics.csv")
+#: statuses after which a run has written its weights and a curve row for every epoch it ran (a
+#: failed run keeps what it recorded before the error)
 WITH_WEIGHTS = ("completed", "early_stopped", "diverged", "interrupted")
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a run directory, whole or damaged: it holds one of :data:`RUN_FILES`, or
+    it is what a run killed before writing its config.json leaves, a directory named like a run id
+    (:func:`~.store.new_run_id`) holding nothing but hidden temporary files."""
+    path = Path(path)
+    if any((path / name).is_file() for name in RUN_FILES):
+        return True
+    if not RUN_ID.fullmatch(path.name) or path.is_symlink():
+        return False
+    try:
+        return all(child.name.startswith(".") and child.is_file() for child in path.iterdir())
+    except OSError:
+        return False
 
 
 def read_csv_partial(path: Path, numeric: bool = True) -> tuple[pd.DataFrame, list[str]]:
@@ -41,10 +64,21 @@ def read_csv_partial(path: Path, numeric: bool = True) -> tuple[pd.DataFrame, li
         raw = path.read_bytes()
     except OSError as exc:
         return pd.DataFrame(), [f"{path.name}: cannot be read ({exc.strerror or exc})"]
+    bad = f"{path.name}: is not a valid CSV file"
+    if b"\0" in raw:
+        return pd.DataFrame(), [f"{bad}: it holds NUL bytes (binary data)"]
     try:
-        frame = _read_csv(path)
-    except DataError as exc:
-        return pd.DataFrame(), [f"{path.name}: {_short(exc, path)}"]
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return pd.DataFrame(), [
+            f"{bad}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8 text (binary data?)"
+        ]
+    try:
+        frame = pd.read_csv(io.StringIO(text))
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame()
+    except (pd.errors.ParserError, ValueError) as exc:
+        return pd.DataFrame(), [f"{bad}: {' '.join(str(exc).split())}"]
     if raw and not raw.endswith(b"\n") and len(frame):
         frame = frame.iloc[:-1]
         problems.append(f"{path.name}: the last line is cut off (left out)")
@@ -83,42 +117,114 @@ def _short(exc: Exception, path: Path) -> str:
 
 
 def read_run_partial(path: str | Path) -> tuple[RunRecord, list[str]]:
-    """A run directory as far as it can be read, and one line per problem.
+    """A run directory as far as it can be read, and one line per problem: an empty list says the
+    files form a whole run.
 
     The record always exists: an unreadable ``config.json`` gives an empty config, an unreadable
     ``curve.csv`` an empty curve. ``metrics["status"]`` is ``incomplete`` for a run that says
-    ``running`` (or has no metrics) while no process holds its lock, as :func:`load_run` reports it.
+    ``running`` (or has no metrics) while no process holds its lock: a run killed before its first
+    epoch is incomplete, not damaged. A run that records a result (:data:`WITH_WEIGHTS`) is damaged
+    when its weights are missing or not an archive, or its curve is missing or holds fewer epochs
+    than ``metrics.csv`` says were run.
     """
     path = Path(path)
     problems: list[str] = []
-    config: dict[str, Any] = {}
-    if not (path / "config.json").is_file():
-        problems.append("config.json: missing")
-    else:
-        try:
-            doc = read_json(path / "config.json")
-        except DataError as exc:
-            doc = None
-            problems.append(f"config.json: {_short(exc, path / 'config.json')}")
-        if isinstance(doc, dict):
-            config = doc
-        elif doc is not None:
-            problems.append(f"config.json: expected a JSON object, got {type(doc).__name__}")
-    curve, more = read_csv_partial(path / "curve.csv")
-    problems += more
+    config = _read_config(path, problems)
+    curve, curve_problems = read_csv_partial(path / "curve.csv")
     if len(curve) and "epoch" not in curve.columns:
-        problems.append("curve.csv: no epoch column (left out)")
+        curve_problems.append("curve.csv: no epoch column (left out)")
         curve = pd.DataFrame()
     elif len(curve):
         curve = curve[curve["epoch"].notna()].reset_index(drop=True)
     frame, more = read_csv_partial(path / "metrics.csv")
-    problems += more
     metrics = {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()} if len(frame) else {}
-    if metrics.get("status") in (None, "running") and is_locked(path) is False:
-        metrics["status"] = INCOMPLETE
-    if metrics.get("status") in WITH_WEIGHTS and not (path / "weights.npz").is_file():
-        problems.append("weights.npz: missing")
+    if (path / "metrics.csv").is_file() and not more and not isinstance(metrics.get("status"), str):
+        more.append("metrics.csv: has no status row")
+    if metrics.get("status") in (None, "running"):
+        locked = is_locked(path)
+        if locked is not None:  # None: it cannot be told, the file says what it says
+            metrics["status"] = "running" if locked else INCOMPLETE
+    problems += curve_problems + more
+    if metrics.get("status") in WITH_WEIGHTS:
+        if not (path / "curve.csv").is_file():
+            problems.append("curve.csv: missing")
+        elif not curve_problems:
+            problems += _short_curve(curve, metrics)
+        if not (path / "weights.npz").is_file():
+            problems.append("weights.npz: missing")
+        elif not zipfile.is_zipfile(path / "weights.npz"):
+            problems.append("weights.npz: is not a .npz archive (cut off or overwritten)")
     return RunRecord(path, config, curve, metrics), problems
+
+
+def _read_config(path: Path, problems: list[str]) -> dict[str, Any]:
+    """``config.json`` as a dict with the run's options under ``config`` (else empty, and a problem)."""
+    if not (path / "config.json").is_file():
+        nothing = not any((path / name).is_file() for name in RUN_FILES)
+        if nothing and is_locked(path):  # a run starting: its process is about to write it
+            return {}
+        problems.append("config.json: missing" + (" (the run stopped before it wrote anything)" if nothing else ""))
+        return {}
+    try:
+        doc = read_json(path / "config.json")
+    except DataError as exc:
+        problems.append(f"config.json: {_short(exc, path / 'config.json')}")
+        return {}
+    if not isinstance(doc, dict):
+        problems.append(f"config.json: expected a JSON object, got {type(doc).__name__}")
+        return {}
+    if not isinstance(doc.get("config"), dict):
+        got = "nothing" if "config" not in doc else type(doc["config"]).__name__
+        problems.append(f"config.json: expected the run's options as an object under 'config', got {got}")
+        return {k: v for k, v in doc.items() if k != "config"}
+    return doc
+
+
+def _short_curve(curve: pd.DataFrame, metrics: dict[str, Any]) -> list[str]:
+    """A problem when ``curve.csv`` stops before the epochs ``metrics.csv`` says were run (or before its
+    best epoch): the run's result would lie beyond its curve."""
+    ran = [v for v in (metrics.get("epochs_run"), metrics.get("best_epoch")) if _number(v)]
+    if not ran:
+        return []
+    epochs = int(max(ran))
+    last = int(curve["epoch"].max()) if len(curve) else None
+    if last is not None and last >= epochs and len(curve) > epochs:
+        return []
+    held = "no epochs" if last is None else f"{len(curve)} rows, up to epoch {last}"
+    return [f"curve.csv: holds {held}; metrics.csv says {epochs} epoch(s) were run"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def problem_text(problems: list[str]) -> str:
+    """A run's problems as one line: ``<problem>; <problem>`` (at most three named)."""
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more
+
+
+def unreadable(path: str | Path, problems: list[str]) -> str:
+    """``run '<path>' is unreadable: <problem>; <problem>``."""
+    return f"run '{path}' is unreadable: {problem_text(problems)}"
+
+
+def load_run(path: str | Path) -> RunRecord:
+    """A whole run directory, for a command that needs one (``plot``, ``nnctl.load_run``): a run with
+    any problem :func:`read_run_partial` finds is one DataError naming them. A run killed before
+    its first epoch is whole, with status ``incomplete`` and an empty curve."""
+    record, problems = read_run_partial(path)
+    if problems:
+        raise DataError(unreadable(path, problems))
+    return record
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 def read_diagnostics(path: str | Path) -> tuple[pd.DataFrame, list[str]]:
@@ -161,12 +267,3 @@ def read_outcome(path: str | Path) -> tuple[dict[str, Any] | None, list[str]]:
             "rerun the experiment to get its verdict here)"
         ]
     return read_json_partial(path)
-
-
-def read_sweep_partial(path: str | Path) -> tuple[dict[str, Any] | None, pd.DataFrame, list[str]]:
-    """A sweep directory: ``sweep.json`` (None when unreadable), ``sweep.csv`` (one row per trial,
-    empty before the first is written) and problems."""
-    path = Path(path)
-    doc, problems = read_json_partial(path / SWEEP_JSON)
-    frame, more = read_csv_partial(path / SWEEP_CSV, numeric=False)
-    return doc, frame, problems + more

@@ -24,7 +24,9 @@ import pandas as pd
 from ..core.errors import ConfigError, DataError, suggestion
 from ..core.registry import check_int
 from ..training.direction import higher_is_better
-from .runs import RunRecord, load_run
+from .artifacts import is_run_dir, load_run, problem_text, read_run_partial, unreadable
+from .runs import RunRecord
+from .store import RUN_ID
 
 #: options that name or place a run but do not change what it computes
 BOOKKEEPING = ("name", "results_dir")
@@ -58,7 +60,6 @@ def resolve_runs(items: list[str], results_dir: str | os.PathLike = "results") -
 
 
 _SWEEP_HASH = re.compile(r"-[0-9a-f]{12}")
-_RUN_STAMP = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}-")
 
 
 def _match(item: str, root: Path) -> list[Path]:
@@ -80,19 +81,30 @@ def _match(item: str, root: Path) -> list[Path]:
         )
     if sweeps:
         return sweeps
-    named = [p for p in children if _RUN_STAMP.match(p.name) and p.name[_RUN_STAMP.match(p.name).end() :] == item]
+    named = [p for p in children if (m := RUN_ID.fullmatch(p.name)) and m.group(2) == item]
     if named:  # every run given this --name
         return named
     return sorted(Path(d) / item for d, subdirs, _ in os.walk(root) if item in subdirs)
 
 
 def _run_dirs(path: Path) -> list[Path]:
-    if (path / "config.json").is_file():
+    """``path`` itself when it is a run directory (:func:`~.artifacts.is_run_dir`: whole or damaged),
+    else the run directories below it; hidden directories (a sweep's trials being written) and
+    symbolic links are not followed."""
+    if is_run_dir(path):
         return [path]
-    runs = sorted(p.parent for p in path.rglob("config.json"))
+    runs: list[Path] = []
+    for parent, subdirs, _ in os.walk(path):
+        below = []
+        for name in sorted(subdirs):
+            child = Path(parent) / name
+            if name.startswith(".") or child.is_symlink():
+                continue
+            (runs if is_run_dir(child) else below).append(child)  # a run directory holds no runs
+        subdirs[:] = [child.name for child in below]
     if not runs:
         raise DataError(f"'{path}' holds no runs (no directory with a config.json below it)")
-    return runs
+    return sorted(runs)
 
 
 def _existing(root: Path, limit: int = 12) -> str:
@@ -107,7 +119,30 @@ def _existing(root: Path, limit: int = 12) -> str:
 
 
 def load_runs(paths: list[Path]) -> list[RunRecord]:
+    """Every run at ``paths``, each whole (:func:`~.artifacts.load_run`): the first that is not is a
+    DataError."""
     return [load_run(p) for p in paths]
+
+
+def read_runs(paths: list[Path]) -> tuple[list[RunRecord], list[tuple[Path, str]]]:
+    """The runs at ``paths`` that are whole, and ``(path, why)`` for each that is not
+    (:func:`~.artifacts.read_run_partial` found a problem): a comparison skips those and names them.
+    When no run is whole, that is one DataError naming them."""
+    records: list[RunRecord] = []
+    damaged: list[tuple[Path, list[str]]] = []
+    for path in paths:
+        record, problems = read_run_partial(path)
+        if problems:
+            damaged.append((path, problems))
+        else:
+            records.append(record)
+    if damaged and not records:
+        if len(damaged) == 1:
+            raise DataError(unreadable(*damaged[0]))
+        named = "; ".join(f"'{p}': {problem_text(problems)}" for p, problems in damaged[:3])
+        more = f" (and {len(damaged) - 3} more)" if len(damaged) > 3 else ""
+        raise DataError(f"none of the {len(damaged)} runs can be read: {named}{more}")
+    return records, [(path, problem_text(problems)) for path, problems in damaged]
 
 
 def run_labels(records: list[RunRecord]) -> list[str]:
@@ -127,8 +162,11 @@ def curve_metrics(records: list[RunRecord]) -> list[str]:
 
 
 def check_metric(metric: str, records: list[RunRecord]) -> str:
+    """``metric`` when some run's curve has it. Before any run has a curve row (runs killed in their
+    first epoch are ``incomplete``), the default metric has nothing to be checked against and is
+    allowed."""
     available = curve_metrics(records)
-    if metric not in available:
+    if metric not in available and (available or metric != default_metric(records)):
         raise DataError(
             f"unknown metric '{metric}'; the runs' curves have: {', '.join(available) or 'nothing'}"
             + suggestion(metric, available)

@@ -2,29 +2,26 @@
 
 While a run trains, its process holds a lock on the run directory (:class:`~.store.RunLock`) and
 ``metrics.csv`` says ``running``. A run whose ``metrics.csv`` still says ``running`` but whose
-lock nobody holds was stopped without recording how it ended (killed, power lost): :func:`load_run`
-reports it as ``incomplete``. A run stopped by an error after it started (a full disk) records
+lock nobody holds was stopped without recording how it ended (killed, power lost): reading it back
+(:mod:`.artifacts`) reports it as ``incomplete``. A run stopped by an error after it started (a full disk) records
 ``failed`` and the error where it still can.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 if TYPE_CHECKING:
     import pandas as pd
 
-from ..core.errors import DataError, NnctlError, one_line
+from ..core.errors import NnctlError, one_line
 from ..training.callbacks import Callback
 from .provenance import data_hash, provenance
-from .store import CURVE_COLUMNS, RunLock, is_locked, read_json, write_csv, write_json, write_weights
+from .store import CURVE_COLUMNS, RunLock, write_csv, write_json, write_weights
 
 INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
 
@@ -212,49 +209,3 @@ class RunRecord:
     @property
     def run_id(self) -> str:
         return self.path.name
-
-
-def load_run(path: str | Path) -> RunRecord:
-    """Read a run directory written by :class:`RunRecorder`.
-
-    ``metrics["status"]`` is ``incomplete`` for a run that says ``running`` (or has no metrics
-    yet) while no process trains it.
-    """
-    path = Path(path)
-    if not (path / "config.json").is_file():
-        raise DataError(f"'{path}' is not a run directory (no config.json)")
-    config = read_json(path / "config.json")
-    if not isinstance(config, dict):
-        raise DataError(
-            f"'{path / 'config.json'}' is not a run's config.json; expected a JSON object, got {type(config).__name__}"
-        )
-    curve = _read_csv(path / "curve.csv")
-    metrics: dict[str, Any] = {}
-    frame = _read_csv(path / "metrics.csv")
-    if len(frame):
-        metrics = {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()}
-    if metrics.get("status") in (None, "running") and is_locked(path) is False:
-        metrics["status"] = INCOMPLETE
-    return RunRecord(path, config, curve, metrics)
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A CSV file of a run directory; an empty frame when it does not exist."""
-    import pandas as pd  # reading results needs pandas; training does not
-
-    if not path.is_file():
-        return pd.DataFrame()
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise DataError(f"'{path}' is not a valid CSV file: {' '.join(str(exc).split())}") from None
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

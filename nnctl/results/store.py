@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import ConfigError, DataError, RunFailure
+from ..core.errors import ConfigError, DataError, RunFailure, one_line
 
 try:  # advisory locks: POSIX only
     import fcntl
@@ -70,8 +70,12 @@ def sanitize_name(name: str | None) -> str:
     return clean[:60]
 
 
+#: a run id as :func:`new_run_id` makes it; group 1 the stamp, group 2 the name (None without one)
+RUN_ID = re.compile(r"(\d{8}-\d{6}-[0-9a-f]{6})(?:-([A-Za-z0-9._-]+))?")
+
+
 def new_run_id(name: str | None = None) -> str:
-    """Unique and sortable by time: ``YYYYmmdd-HHMMSS-<6 hex>[-name]``."""
+    """Unique and sortable by time: ``YYYYmmdd-HHMMSS-<6 hex>[-name]`` (:data:`RUN_ID`)."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime())
     suffix = sanitize_name(name)
     return f"{stamp}-{secrets.token_hex(3)}" + (f"-{suffix}" if suffix else "")
@@ -289,14 +293,44 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
+#: how deeply the JSON files of results may nest (nnctl writes a few levels): deeper is damage, and
+#: code walking it (a page, a table) would run out of recursion
+MAX_JSON_DEPTH = 64
+
+
 def read_json(path: str | os.PathLike) -> Any:
+    """A JSON file nnctl wrote, parsed as data; whatever keeps it from being read (missing, not a
+    file, not UTF-8, malformed, nested deeper than :data:`MAX_JSON_DEPTH`) is a one-line DataError
+    naming it."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            doc = json.load(fh)
     except FileNotFoundError:
         raise DataError(f"no such file: '{path}'") from None
+    except RecursionError:
+        raise DataError(
+            f"'{path}' is not a file nnctl wrote: values are nested more than {MAX_JSON_DEPTH} levels deep"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"'{path}' is not valid JSON: {exc}") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise DataError(f"'{path}' is not valid JSON: {one_line(exc)}") from None
+    except OSError as exc:  # a directory, no permission
+        raise DataError(f"'{path}' cannot be read: {exc.strerror or type(exc).__name__}") from None
+    if _depth(doc) > MAX_JSON_DEPTH:
+        raise DataError(f"'{path}' is not a file nnctl wrote: values are nested more than {MAX_JSON_DEPTH} levels deep")
+    return doc
+
+
+def _depth(doc: Any) -> int:
+    """How many arrays and objects lie inside each other at the deepest point (without recursing)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, (dict, list)) and level <= MAX_JSON_DEPTH + 1:
+            deepest = max(deepest, level)
+            stack.extend((v, level + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:

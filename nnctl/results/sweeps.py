@@ -9,22 +9,20 @@
                           seconds; rewritten atomically whenever a trial starts or finishes
 
 A trial's directory is written complete into a temporary directory and renamed into place, so a
-directory named by a trial id always holds a finished trial (its ``metrics.csv`` says how it ended).
+directory named by a trial id always holds a finished trial (its ``metrics.csv`` says how it ended);
+one whose files were damaged afterwards is no whole run and runs again (:func:`read_trial`).
 The trial directories are the truth: ``sweep.csv`` is a view rebuilt from them on resume, and a
 sweep killed at any moment leaves no half-written file behind.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from ..core.errors import ConfigError, DataError, RunFailure
 from ..training.direction import mode
@@ -73,7 +71,7 @@ def open_sweep_dir(results_dir: str | os.PathLike, sweep_id: str, document: dict
         raise ConfigError(f"sweep directory '{path}' lies outside '{root}'; choose another --results-dir")
     spec_file = path / SWEEP_JSON
     if spec_file.is_file():
-        existing = read_json(spec_file)
+        existing = read_sweep(path)
         if existing.get("sweep_id") != sweep_id:
             raise ConfigError(f"'{path}' holds sweep {existing.get('sweep_id')!r}, not {sweep_id!r}")
     else:
@@ -96,7 +94,21 @@ def find_sweep(ref: str | os.PathLike, results_dir: str | os.PathLike = "results
 
 
 def read_sweep(path: str | os.PathLike) -> dict[str, Any]:
-    return read_json(Path(path) / SWEEP_JSON)
+    doc = read_json(Path(path) / SWEEP_JSON)
+    if not isinstance(doc, dict):
+        raise DataError(f"'{Path(path) / SWEEP_JSON}' is not a sweep's {SWEEP_JSON}; expected a JSON object")
+    return doc
+
+
+def read_sweep_partial(path: str | os.PathLike) -> tuple[dict[str, Any] | None, pd.DataFrame, list[str]]:
+    """A sweep directory: ``sweep.json`` (None when unreadable), ``sweep.csv`` (one row per trial,
+    empty before the first is written) and problems."""
+    from .artifacts import read_csv_partial, read_json_partial
+
+    path = Path(path)
+    doc, problems = read_json_partial(path / SWEEP_JSON)
+    frame, more = read_csv_partial(path / SWEEP_CSV, numeric=False)
+    return doc, frame, problems + more
 
 
 def clean_scratch(sweep_path: str | os.PathLike) -> None:
@@ -166,24 +178,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def read_trial(sweep_path: Path, trial_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A written trial's metrics row, and what is wrong with its directory.
+
+    ``(None, None)``: the trial has no directory yet. A directory whose files do not form a whole run
+    (:func:`~.artifacts.read_run_partial`: a cut-off metrics.csv, weights.npz missing, curve.csv
+    missing, garbled or shorter than its epochs) gives ``(None, <its problems>)``: the trial is
+    treated as never written and runs again. A failed trial keeps its row (it reruns only when failed
+    trials are retried) as long as its status can be read.
+    """
+    from .artifacts import problem_text, read_run_partial  # they need pandas; the sweep's start does not
+
+    path = Path(sweep_path) / TRIALS / trial_id
+    if not path.is_dir():
+        return None, None
+    record, problems = read_run_partial(path)
+    if problems and record.metrics.get("status") != FAILED:
+        return None, problem_text(problems)
+    return record.metrics or None, None
+
+
 def trial_metrics(sweep_path: Path, trial_id: str) -> dict[str, Any] | None:
-    """The metrics row of a written trial, or None when the trial has no directory yet."""
-    import pandas as pd
-
-    path = Path(sweep_path) / TRIALS / trial_id / "metrics.csv"
-    if not path.is_file():
-        return None
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        return None  # unreadable: treat as never written, so the trial runs again
-    return {k: _clean(v) for k, v in frame.iloc[0].to_dict().items()} if len(frame) else None
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value.item() if isinstance(value, np.generic) else value
+    """The metrics row of a trial whose directory holds a whole run (see :func:`read_trial`), else None."""
+    return read_trial(sweep_path, trial_id)[0]
 
 
 # --- sweep.csv -----------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from ..results.sweeps import (
     find_sweep,
     open_sweep_dir,
     read_sweep,
+    read_trial,
     score_column,
     sweep_row,
     trial_metrics,
@@ -61,6 +62,7 @@ class SweepState:
     trials: list[Trial]
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: int = 0  # finished before this run started
+    damaged: dict[str, str] = field(default_factory=dict)  # trial id → why its directory is no whole run (rerun)
     interrupted: bool = False
     executor: str = ""
 
@@ -165,7 +167,9 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
     state = SweepState(sid, path, space, trials)
     todo: deque[Trial] = deque()
     for trial in trials:
-        metrics = trial_metrics(path, trial.trial_id)
+        metrics, damage = read_trial(path, trial.trial_id)
+        if damage:
+            state.damaged[trial.trial_id] = damage
         status = (metrics or {}).get("status") or "pending"
         if status in FINISHED or (status == FAILED and not retry_failed):
             state.rows[trial.trial_id] = _row(trial, status, metrics)
