@@ -16,7 +16,7 @@ from typing import Any
 
 from .results import RunRecorder, make_run_dir, write_csv
 from .results.store import check_results_dir
-from .training import fit, prepare
+from .training import fit, interrupts, prepare
 from .training.callbacks import Callback
 from .training.config import RunConfig
 from .training.loop import FitResult
@@ -92,7 +92,7 @@ def train_run(
             write_csv(run_dir / "lr_find.csv", found.rows())
         result = fit(run, [recorder, *callbacks])
     except KeyboardInterrupt:  # outside the epoch loop (which records it itself)
-        recorder.abort("interrupted", "interrupted by the user")
+        recorder.abort("interrupted", f"interrupted by {interrupts.reason()}")
         raise
     except BaseException as exc:  # a write that failed, a bug: the run says how it ended
         recorder.abort("failed", f"{type(exc).__name__}: {exc}")

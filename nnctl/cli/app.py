@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover
     from click import exceptions as _click_errors
 
 from ..core.errors import NnctlError, one_line
+from ..training import interrupts
 from .help import NnctlCommand
 
 
@@ -104,7 +105,7 @@ class NnctlGroup(TyperGroup):
             raise fail(one_line(exc.format_message()), exc.exit_code) from None
         except (typer.Abort, KeyboardInterrupt):
             typer.echo("interrupted", err=True)
-            raise SystemExit(130) from None
+            raise SystemExit(interrupts.exit_code()) from None
         except MemoryError:
             raise fail("out of memory; try a smaller model, --batch-size or dataset", 1) from None
         except OSError as exc:
@@ -192,6 +193,7 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
+    interrupts.install()
     app()
 
 

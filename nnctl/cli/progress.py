@@ -81,6 +81,7 @@ class SweepProgress:
         self.quiet = quiet
         self.progress: Progress | None = None
         self.task = None
+        self.epochs: dict[str, int] = {}  # running trial → its last reported epoch
 
     def on_sweep_begin(self, state) -> None:
         from ..results.sweeps import score_column
@@ -90,7 +91,7 @@ class SweepProgress:
         self.skipped = state.skipped
         if self.quiet:
             return
-        todo = len(state.trials) - state.skipped
+        todo = state.total - state.skipped
         self.out.print(
             f"sweep {state.sweep_id}: {describe(state.space)}"
             + (f"; {state.skipped} already done" if state.skipped else "")
@@ -111,15 +112,21 @@ class SweepProgress:
             )
             self.progress.start()
             self.task = self.progress.add_task(
-                "sweep", total=len(state.trials), completed=state.skipped, status=self._status(state)
+                "sweep", total=state.total, completed=state.skipped, status=self._status(state)
             )
 
     def on_trial_start(self, state, trial) -> None:
         if self.progress is not None:
             self.progress.update(self.task, status=self._status(state))
 
+    def on_trial_epoch(self, state, trial, row) -> None:
+        """A running trial's latest epoch, as its worker reports it: shown beside the bar."""
+        self.epochs[trial.trial_id] = int(row["epoch"])
+        if self.progress is not None:
+            self.progress.update(self.task, status=self._status(state))
+
     def on_trial_end(self, state, trial, row) -> None:
-        done = len(state.trials) - state.count("pending", "running")
+        done = len(state.rows) - state.count("pending", "running")
         if self.progress is not None:
             self.progress.update(self.task, completed=done, status=self._status(state))
         elif not self.quiet:
@@ -130,9 +137,9 @@ class SweepProgress:
             detail = row.get("error") or f"{column}={number(row.get(column))}"
             seconds = row.get("wall_seconds")
             self.out.print(
-                f"[{done}/{len(state.trials)}] {trial.trial_id} {row['status']} {detail}  {params}"
+                f"[{done}/{state.total}] {trial.trial_id} {row['status']} {detail}  {params}"
                 + (f"  {seconds:.1f}s" if isinstance(seconds, float) else "")
-                + _eta(time.perf_counter() - self.started, done - self.skipped, len(state.trials) - done)
+                + _eta(time.perf_counter() - self.started, done - self.skipped, state.total - done)
             )
 
     def on_sweep_end(self, state) -> None:
@@ -140,11 +147,18 @@ class SweepProgress:
             self.progress.update(self.task, status=self._status(state))
             self.progress.stop()
 
-    @staticmethod
-    def _status(state) -> str:
+    def _status(self, state) -> str:
         from ..results.sweeps import score_column
 
-        parts = [f"{state.count('running')} running", f"{state.count('failed')} failed"]
+        epochs = state.space.base_config().epochs
+        running = [t.trial_id for t in state.trials if state.rows[t.trial_id]["status"] == "running"]
+        at = [f"{self.epochs[t]}/{epochs}" for t in running if t in self.epochs]
+        parts = [
+            f"{len(running)} running" + (f" (epoch {', '.join(at)})" if at else ""),
+            f"{state.count('failed')} failed",
+        ]
+        if state.space.prune:
+            parts.append(f"{state.count('pruned')} pruned")
         best = state.best()
         if best is not None:
             parts.append(f"best {number(best[score_column(state.monitor)[0]])}")

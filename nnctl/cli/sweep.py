@@ -25,6 +25,7 @@ from ..search import (
 )
 from ..search.describe import describe, sampling_note
 from ..search.sweep import SweepCallback
+from ..training import interrupts
 from . import render
 from .help import NnctlCommand
 from .options import run_options
@@ -233,7 +234,7 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
         out.print(f"sweep: {state.path}  ({', '.join(counts)})")
     if state.interrupted:
         err.print(f"interrupted: resume with 'nnctl sweep resume {state.path}'")
-        raise typer.Exit(130)
+        raise typer.Exit(interrupts.exit_code())
     failed = state.count("failed")
     if failed:
         err.print(

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 import typer
 
+from ..training import interrupts
 from ..training.config import RunConfig
 from ..training.sanity import overfit_batch
 from ..workflows import train_run, with_threads
@@ -55,4 +56,4 @@ def train_command(
         err.print(f"diverged: {result.stop_reason}", markup=False)
         raise typer.Exit(1)
     if result.status == "interrupted":
-        raise typer.Exit(130)
+        raise typer.Exit(interrupts.exit_code())

@@ -16,6 +16,7 @@ from ..results.artifacts import read_diagnostics
 from ..results.layer_stats import fired, grad_ratio, heatmaps
 from ..results.runs import RunRecord
 from ..training.direction import higher_is_better
+from ..training.status import ALL
 from .fit import fit_verdict
 
 #: curve.csv columns a page draws (timing columns stay in the file)
@@ -32,7 +33,7 @@ CURVE_SHOWN = (
     "grad_norm",
 )
 #: statuses a run can have on a page (``running`` while its process holds the lock)
-STATUSES = ("completed", "early_stopped", "diverged", "interrupted", "incomplete", "failed", "running")
+STATUSES = ALL
 
 
 def column_lists(frame, columns) -> dict[str, list]:

@@ -20,10 +20,9 @@ if TYPE_CHECKING:
 
 from ..core.errors import NnctlError, one_line
 from ..training.callbacks import Callback
+from ..training.status import INCOMPLETE  # noqa: F401  (metrics.csv says running, but no process trains the run)
 from .provenance import data_hash, provenance
 from .store import CURVE_COLUMNS, RunLock, write_csv, write_json, write_weights
-
-INCOMPLETE = "incomplete"  # metrics.csv says running, but no process is training the run
 
 DIAGNOSTICS_COLUMNS = ["epoch", "layer", "stat", "value"]
 METRICS_COLUMNS = [
@@ -59,6 +58,8 @@ METRICS_COLUMNS = [
     "samples_per_second_mean",
     "started",
     "finished",
+    "pruned_epoch",
+    "audited",
 ]
 
 
@@ -161,6 +162,8 @@ class RunRecorder(Callback):
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
             }
         )
+        if result.pruned_epoch is not None:
+            metrics.update(pruned_epoch=result.pruned_epoch, audited=result.audited)
         self._write_metrics(metrics)
         self.ended = True
         self.lock.release()

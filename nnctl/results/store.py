@@ -348,13 +348,19 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]], columns: list
     atomic_write_text(path, buf.getvalue())
 
 
+def as_written(value: float) -> float:
+    """A float as :func:`write_csv` writes it and reading the file gives it back (10 significant
+    digits): what a decision made now must use to be made the same way from the file later."""
+    return float(f"{value:.10g}")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else f"{value:.10g}"
+        return "" if math.isnan(value) else f"{value:.10g}"  # as_written
     if isinstance(value, np.integer):
         return str(int(value))
     return str(value)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError, DataError, RunFailure
 from ..training.direction import mode
+from ..training.status import FAILED, FINISHED, PRUNED, RESULTS, WORKER_DIED  # noqa: F401  (re-exported)
 from .runs import METRICS_COLUMNS
 from .store import atomic_write_bytes, check_results_dir, inside, read_json, write_csv, write_json
 
@@ -35,9 +36,8 @@ if TYPE_CHECKING:
 SWEEP_JSON = "sweep.json"
 SWEEP_CSV = "sweep.csv"
 TRIALS = "trials"
-FINISHED = ("completed", "early_stopped", "diverged")  # a result: never rerun
-FAILED = "failed"  # an exception in the trial: rerun with --retry-failed
-# other statuses in sweep.csv: pending, running, interrupted (rerun on resume)
+# a finished trial is never rerun; a failed one (it raised) only with --retry-failed; the others
+# (pending, running, interrupted, worker_died) run again on resume
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 _LEAD = ["trial_id", "point_id", "status"]
@@ -203,6 +203,31 @@ def trial_metrics(sweep_path: Path, trial_id: str) -> dict[str, Any] | None:
     return read_trial(sweep_path, trial_id)[0]
 
 
+def trial_curve(sweep_path: Path, trial_id: str) -> list[dict[str, Any]]:
+    """A written trial's curve.csv as rows of numbers (empty when it has none)."""
+    import csv
+
+    path = Path(sweep_path) / TRIALS / trial_id / "curve.csv"
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+    return [{k: _number(v) for k, v in row.items()} for row in rows if row.get("epoch")]
+
+
+def _number(text: str | None) -> Any:
+    if text is None or text == "":
+        return float("nan")
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
 # --- sweep.csv -----------------------------------------------------------------------------------------
 
 
@@ -256,7 +281,7 @@ def leaderboard(frame: pd.DataFrame, axes: list[str], monitor: str, top: int = 1
     import pandas as pd
 
     column, mode = score_column(monitor)
-    done = frame[frame["status"].isin(FINISHED)] if "status" in frame else frame.iloc[0:0]
+    done = frame[frame["status"].isin(RESULTS)] if "status" in frame else frame.iloc[0:0]
     if column not in done or done.empty:
         return pd.DataFrame()
     keys = [a for a in axes if a != "seed" and a in done]

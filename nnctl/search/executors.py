@@ -1,9 +1,11 @@
 """Where trials run: a pool of local worker processes, or an existing Dask cluster.
 
 Both executors have the same small interface — ``start(n_tasks)``, ``slots``, ``submit(task)``,
-``wait(futures, timeout)``, ``outcome(future, task)``, ``shutdown(kill)`` — and run the same
-function, :func:`~nnctl.search.worker.run_trial`, which returns a trial's results as data. The
-driver keeps at most ``slots`` trials in flight and writes every result itself.
+``wait(futures, timeout)``, ``outcome(future, task)``, ``reports(future)`` (the epoch rows the
+trial sent since the last call), ``reply(future, decision)`` (a pruning decision back to it),
+``shutdown(kill)`` — and run the same function, :func:`~nnctl.search.worker.run_trial`, which
+returns a trial's results as data. The driver keeps at most ``slots`` trials in flight and writes
+every result itself.
 
 Local workers are started by a *fork server*: one fresh interpreter that imports NumPy and nnctl
 once, and starts numba for the compiled kernels (nnctl/core/kernels/preload.py), from which each
@@ -12,17 +14,18 @@ state of the driver's BLAS thread pool is inherited; unlike ``spawn``, the worke
 import everything again (on 2 cores, 2 spawned workers took 1.2-2.7 s to run
 their first trial, forked from the server 1.0-1.2 s). Where there is no fork server (Windows),
 ``spawn`` is used. Workers are reused across trials, so start-up is paid once per worker.
+(The worker processes and their pipes: nnctl/search/pool.py.)
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import multiprocessing
 import os
 
 from ..core.errors import ConfigError
 from ..training.threads import available_cores
-from .worker import TrialOutcome, TrialTask, failed_outcome, init_worker, run_trial
+from .pool import Handle, WorkerPool
+from .worker import TrialOutcome, TrialTask, failed_outcome, run_trial
 
 DASK_MISSING = '--executor dask needs Dask; install it with: pip install "nnctl[dask]"'
 
@@ -36,7 +39,14 @@ class LocalExecutor:
     share the machine: OpenBLAS splits a product differently over other thread counts, which
     changes its rounding, so every trial gets the same thread count (``threads``, default 1)
     whatever the number of workers; then the same trial gives the same bytes with 1 or 8 workers.
+
+    The processes are nnctl's own (nnctl/search/pool.py): a worker that dies costs only its trial,
+    workers end when the sweep process dies, and a trial reports every epoch while it trains.
     """
+
+    #: a trial waiting for a pruning decision holds a process but no core: the sweep may start
+    #: another trial beside it (see nnctl/search/sweep.py)
+    overcommit = True
 
     def __init__(self, workers: int | None = None, threads: int | None = None, context: str | None = None):
         if workers is not None and workers < 1:
@@ -46,63 +56,42 @@ class LocalExecutor:
         self.workers = workers or available_cores()
         self.threads = threads
         self.context = context or ("forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn")
-        self.pool: cf.ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
         self.slots = self.workers
         self.threads_used = threads or 1
 
     def start(self, n_tasks: int) -> None:
-        """Start min(workers, n_tasks) processes: no idle worker is started for a short sweep."""
+        """Workers are started as trials need them: no idle worker is started for a short sweep."""
         self.slots = max(1, min(self.workers, n_tasks))
-        threads = self.threads_used
-        context = multiprocessing.get_context(self.context)
-        if self.context == "forkserver":
-            # imported once, in the server; the kernels' numba start-up too (never its thread pool)
-            context.set_forkserver_preload(["nnctl.search.worker", "nnctl.core.kernels.preload"])
-        self.pool = cf.ProcessPoolExecutor(
-            max_workers=self.slots,
-            mp_context=context,
-            initializer=init_worker,
-            initargs=(threads,),
-        )
+        # imported once, in the fork server; the kernels' numba start-up too (never its thread pool)
+        self.pool = WorkerPool(self.context, self.threads_used, ["nnctl.search.pool", "nnctl.core.kernels.preload"])
 
     def describe(self) -> str:
         threads = self.threads_used
         processes = f"{self.slots} local worker process{'es' if self.slots != 1 else ''}"
         return f"{processes} × {threads} BLAS thread{'s' if threads != 1 else ''}"
 
-    def submit(self, task: TrialTask) -> cf.Future:
-        try:
-            return self.pool.submit(run_trial, task)
-        except cf.process.BrokenProcessPool:  # a worker died earlier: start a fresh pool
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.start(self.slots)
-            return self.pool.submit(run_trial, task)
+    def submit(self, task: TrialTask) -> Handle:
+        return self.pool.submit(task)
 
-    def wait(self, futures: list[cf.Future], timeout: float) -> set[cf.Future]:
-        done, _ = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_COMPLETED)
-        return done
+    def wait(self, handles: list[Handle], timeout: float) -> set[Handle]:
+        return self.pool.wait(handles, timeout)
 
-    def outcome(self, future: cf.Future, task: TrialTask) -> TrialOutcome:
-        try:
-            return future.result()
-        except cf.process.BrokenProcessPool as exc:
-            return failed_outcome(task, f"worker process died ({exc})", worker="local")
-        except Exception as exc:  # e.g. a result that could not be sent back
-            return failed_outcome(task, exc, worker="local")
+    def reports(self, handle: Handle) -> list[dict]:
+        """The epoch rows ``handle``'s trial sent since the last call."""
+        rows, handle.reports = handle.reports, []
+        return rows
+
+    def reply(self, handle: Handle, decision: dict) -> None:
+        self.pool.reply(handle, decision)
+
+    def outcome(self, handle: Handle, task: TrialTask) -> TrialOutcome:
+        return handle.outcome
 
     def shutdown(self, kill: bool = False) -> None:
-        """Stop the pool; ``kill`` terminates workers mid-trial (after Ctrl-C) instead of waiting."""
-        if self.pool is None:
-            return
-        if kill:
-            processes = list(getattr(self.pool, "_processes", {}).values())
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.join(timeout=5)
-        else:
-            self.pool.shutdown(wait=True)
+        """Stop the workers; ``kill`` ends them mid-trial (after Ctrl-C) instead of letting them exit."""
+        if self.pool is not None:
+            self.pool.shutdown(kill)
         self.pool = None
 
 

@@ -6,6 +6,12 @@ and rewrites ``sweep.csv``. Because the trial directories are the record of what
 resumes by identity: running the same spec again (or ``nnctl sweep resume``) skips every trial whose
 directory says it finished, reruns the ones that were in flight, and reruns failed ones only when
 asked (``retry_failed``). Progress reaches the caller through :class:`SweepCallback` hooks.
+
+While trials train, their epoch rows stream to the driver: a pruner (nnctl/search/pruning.py)
+decides at rung epochs, and a tpe sweep (nnctl/search/proposals.py) proposes its next batch of
+points once the batches before it have ended. A trial whose worker process died (the OOM killer,
+``kill -9``) is not the trial's fault: it runs again, first in line, up to ``REQUEUES`` times, and
+is then recorded ``worker_died``, which a plain resume runs again.
 """
 
 from __future__ import annotations
@@ -19,8 +25,6 @@ from typing import Any
 from ..core.errors import ConfigError, NnctlError, RunFailure
 from ..results.store import RunLock
 from ..results.sweeps import (
-    FAILED,
-    FINISHED,
     clean_scratch,
     find_sweep,
     open_sweep_dir,
@@ -28,16 +32,22 @@ from ..results.sweeps import (
     read_trial,
     score_column,
     sweep_row,
+    trial_curve,
     trial_metrics,
     write_sweep_csv,
     write_trial,
 )
 from ..training import RunConfig, prepare
+from ..training.status import FAILED, FINISHED, PENDING, RESULTS, WORKER_DIED
 from ..version import __version__
 from .distributions import Distribution
 from .identity import canonical_spec, sweep_id
-from .space import SearchSpace, Trial, build_space, expand
+from .proposals import TrialSource
+from .pruning import SweepPruning
+from .space import SearchSpace, Trial, build_space, expand, point_trials
 from .worker import TrialOutcome, TrialTask
+
+REQUEUES = 2  # a trial whose worker died runs again this many times, then is recorded worker_died
 
 
 class SweepCallback:
@@ -46,6 +56,8 @@ class SweepCallback:
     def on_sweep_begin(self, state: SweepState) -> None: ...
 
     def on_trial_start(self, state: SweepState, trial: Trial) -> None: ...
+
+    def on_trial_epoch(self, state: SweepState, trial: Trial, row: dict[str, Any]) -> None: ...
 
     def on_trial_end(self, state: SweepState, trial: Trial, row: dict[str, Any]) -> None: ...
 
@@ -65,6 +77,11 @@ class SweepState:
     damaged: dict[str, str] = field(default_factory=dict)  # trial id → why its directory is no whole run (rerun)
     interrupted: bool = False
     executor: str = ""
+    planned: int | None = None  # how many trials in all, when they are proposed as the sweep runs
+
+    @property
+    def total(self) -> int:
+        return self.planned if self.planned is not None else len(self.trials)
 
     @property
     def axes(self) -> list[str]:
@@ -78,9 +95,9 @@ class SweepState:
         return sum(row["status"] in statuses for row in self.rows.values())
 
     def best(self) -> dict[str, Any] | None:
-        """The finished trial with the best monitored metric so far (None before the first)."""
+        """The trial trained to its end with the best monitored metric so far (None before the first)."""
         column, mode = score_column(self.monitor)
-        scored = [r for r in self.rows.values() if r["status"] in FINISHED and _finite(r.get(column))]
+        scored = [r for r in self.rows.values() if r["status"] in RESULTS and _finite(r.get(column))]
         if not scored:
             return None
         pick = min if mode == "min" else max
@@ -136,12 +153,15 @@ def run_sweep(
 ) -> SweepState:
     """Run every unfinished trial of ``space`` on ``executor``; returns the final state.
 
-    Ctrl-C stops the sweep: finished trials are kept, in-flight ones are marked ``interrupted`` in
-    sweep.csv, workers are stopped, and the returned state has ``interrupted=True``.
+    Ctrl-C (or SIGTERM, SIGHUP) stops the sweep: finished trials are kept, in-flight ones are
+    marked ``interrupted`` in sweep.csv, workers are stopped, and the returned state has
+    ``interrupted=True``.
     """
     callbacks = callbacks or []
-    sid, trials = plan(space)
-    check_trials(space, trials)
+    source = TrialSource(space)
+    sid = sweep_id(space)
+    trials = [] if source.model_based else source.more({})
+    check_trials(space, trials or point_trials(space, _any_point(space)))
     document = {
         "sweep_id": sid,
         "spec": canonical_spec(space),
@@ -158,65 +178,186 @@ def run_sweep(
         )
     try:
         clean_scratch(path)
-        return _run(space, executor, sid, trials, path, retry_failed, callbacks, poll)
+        state = SweepState(sid, path, space, [], planned=source.planned)
+        return _Driver(state, source, executor, retry_failed, callbacks, poll).run(trials)
     finally:
         lock.release()
 
 
-def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> SweepState:
-    state = SweepState(sid, path, space, trials)
-    todo: deque[Trial] = deque()
-    for trial in trials:
-        metrics, damage = read_trial(path, trial.trial_id)
-        if damage:
-            state.damaged[trial.trial_id] = damage
-        status = (metrics or {}).get("status") or "pending"
-        if status in FINISHED or (status == FAILED and not retry_failed):
-            state.rows[trial.trial_id] = _row(trial, status, metrics)
-            state.skipped += 1
+def _any_point(space: SearchSpace) -> dict[str, Any]:
+    """A point of a tpe space to check the base configuration with (each axis's first value)."""
+    point: dict[str, Any] = {}
+    for group in space.groups():
+        values = space.params[group[0]]
+        if isinstance(values, Distribution):
+            point[group[0]] = values.support()[0] if values.kind == "choice" else values.low
+            if values.kind == "int":
+                point[group[0]] = int(values.low)
         else:
-            state.rows[trial.trial_id] = _row(trial, "pending")
-            todo.append(trial)
-    state.write()
-    if todo:
-        executor.start(len(todo))
-        state.executor = executor.describe()
-    for cb in callbacks:
-        cb.on_sweep_begin(state)
-    running: dict[Any, tuple[Trial, TrialTask]] = {}
-    clean = False
-    try:
-        while todo or running:
-            started = False
-            while todo and len(running) < executor.slots:
-                trial = todo.popleft()
-                task = _task(state, trial)
-                running[executor.submit(task)] = (trial, task)
-                state.rows[trial.trial_id] = _row(trial, "running")
-                started = True
-                for cb in callbacks:
-                    cb.on_trial_start(state, trial)
-            if started:
-                state.write()
-            for future in executor.wait(list(running), timeout=poll):
-                trial, task = running.pop(future)
-                _record(state, trial, executor.outcome(future, task), callbacks)
-        clean = True
-    except KeyboardInterrupt:
-        state.interrupted = True
+            point.update({name: space.params[name][0] for name in group})
+    return point
+
+
+class _Driver:
+    """The loop of one run of a sweep: admit trials, keep the executor busy, decide rungs, record."""
+
+    def __init__(self, state: SweepState, source: TrialSource, executor, retry_failed, callbacks, poll):
+        self.state, self.source, self.executor = state, source, executor
+        self.retry_failed, self.callbacks, self.poll = retry_failed, callbacks, poll
+        self.todo: deque[Trial] = deque()
+        self.running: dict[Any, tuple[Trial, TrialTask]] = {}
+        self.index: dict[str, int] = {}  # trial id → its position in the sweep's order
+        self.attempts: dict[str, int] = {}
+        self.pruning = SweepPruning(state.space) if state.space.prune else None
+        self.started = False
+
+    def run(self, first: list[Trial]) -> SweepState:
+        state = self.state
+        self._admit(first)
+        self._admit_more()
+        state.write()
+        self._start_executor()
+        for cb in self.callbacks:
+            cb.on_sweep_begin(state)
+        clean = False
+        try:
+            while self.todo or self.running:
+                self._fill()
+                self._step()
+                self._admit_more()
+                if not self.started:
+                    self._start_executor()
+            clean = True
+        except KeyboardInterrupt:
+            state.interrupted = True
+            self._mark_in_flight("interrupted")
+        finally:
+            if self.started:
+                self.executor.shutdown(kill=not clean)  # after Ctrl-C or an error: stop workers mid-trial
+        for cb in self.callbacks:
+            cb.on_sweep_end(state)
+        return state
+
+    # --- trials in --------------------------------------------------------------------------------
+    def _admit(self, trials: list[Trial]) -> None:
+        """Add trials to the sweep: those that ended in an earlier run are read back, the rest queued."""
+        state = self.state
+        for trial in trials:
+            self.index[trial.trial_id] = len(state.trials)
+            state.trials.append(trial)
+            metrics, damage = read_trial(state.path, trial.trial_id)
+            if damage:
+                state.damaged[trial.trial_id] = damage
+            status = (metrics or {}).get("status") or PENDING
+            if status in FINISHED or (status == FAILED and not self.retry_failed):
+                state.rows[trial.trial_id] = _row(trial, status, metrics)
+                state.skipped += 1
+                if self.pruning is not None:
+                    self.pruning.restore(self.index[trial.trial_id], trial_curve(state.path, trial.trial_id), metrics)
+            else:
+                state.rows[trial.trial_id] = _row(trial, PENDING)
+                self.todo.append(trial)
+
+    def _admit_more(self) -> None:
+        while True:
+            new = self.source.more(self.state.rows)
+            if not new:
+                return
+            self._admit(new)
+            self.state.write()
+
+    def _start_executor(self) -> None:
+        if self.todo and not self.started:
+            planned = self.state.planned or len(self.state.trials)
+            self.executor.start(planned - self.state.skipped)
+            self.state.executor = self.executor.describe()
+            self.started = True
+
+    # --- running ----------------------------------------------------------------------------------
+    def _free(self) -> bool:
+        busy = len(self.running)
+        if len(self.running) < self.executor.slots:
+            return True
+        # every trial in flight waits for a pruning decision that waits for a queued trial (one
+        # whose worker died and runs again): start it beside them, or nothing moves
+        blocked = self.pruning is not None and busy and self.pruning.blocked >= busy
+        return bool(blocked and getattr(self.executor, "overcommit", False))
+
+    def _fill(self) -> None:
+        state, started = self.state, False
+        while self.todo and self._free():
+            trial = self.todo.popleft()
+            task = self._task(trial)
+            self.running[self.executor.submit(task)] = (trial, task)
+            state.rows[trial.trial_id] = _row(trial, "running")
+            started = True
+            for cb in self.callbacks:
+                cb.on_trial_start(state, trial)
+        if started:
+            state.write()
+
+    def _task(self, trial: Trial) -> TrialTask:
+        task = _task(self.state, trial)
+        if self.pruning is not None:
+            task.rungs = self.pruning.rungs(self.index[trial.trial_id])
+        elif getattr(self.executor, "reports", None) is not None:
+            task.rungs = []  # report every epoch: the progress display shows the curves live
+        return task
+
+    def _step(self) -> None:
+        done = self.executor.wait(list(self.running), timeout=self.poll)
+        for future, (trial, _) in list(self.running.items()):
+            rows = self.executor.reports(future) if hasattr(self.executor, "reports") else []
+            for row in rows:
+                if self.pruning is not None:
+                    self.pruning.report(self.index[trial.trial_id], row)
+                for cb in self.callbacks:
+                    cb.on_trial_epoch(self.state, trial, row)
+        self._decide()
+        for future in done:
+            trial, task = self.running.pop(future)
+            self._ended(trial, task, self.executor.outcome(future, task))
+
+    def _decide(self) -> None:
+        if self.pruning is None:
+            return
+        ids = {i: tid for tid, i in self.index.items()}
+        decisions = self.pruning.ready(ids)
+        # every trial in flight waits, and what it waits for is queued: a cluster cannot start one
+        # more beside them (a local pool can: _free), so the first waiting trial is decided now
+        stuck = self.running and self.pruning.blocked >= len(self.running) and self.todo
+        if not decisions and stuck and not getattr(self.executor, "overcommit", False):
+            decisions = self.pruning.ready(ids, force=True)
+        by_index = {self.index[t.trial_id]: f for f, (t, _) in self.running.items()}
+        for index, decision in decisions:
+            if index in by_index:
+                self.executor.reply(by_index[index], decision)
+
+    def _ended(self, trial: Trial, task: TrialTask, outcome: TrialOutcome) -> None:
+        index = self.index[trial.trial_id]
+        if outcome.status == WORKER_DIED:
+            self.attempts[trial.trial_id] = self.attempts.get(trial.trial_id, 0) + 1
+            if self.pruning is not None:
+                self.pruning.forget(index)
+            if self.attempts[trial.trial_id] <= REQUEUES:  # again, first in line, on a fresh worker
+                self.state.rows[trial.trial_id] = _row(trial, PENDING, error=outcome.error)
+                self.todo.appendleft(trial)
+                self.state.write()
+                return
+        if self.pruning is not None:
+            self.pruning.ended(index)
+        _record(self.state, trial, outcome, self.callbacks)
+
+    def _mark_in_flight(self, status: str) -> None:
+        """The trials in flight when the sweep stopped: what their directories say if they ended
+        just before, else ``status``."""
+        state = self.state
         for trial in state.trials:
             if state.rows[trial.trial_id]["status"] == "running":
-                metrics = trial_metrics(path, trial.trial_id)  # written just before the interrupt?
+                metrics = trial_metrics(state.path, trial.trial_id)  # written just before the stop?
                 done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
-                state.rows[trial.trial_id] = (
-                    _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
-                )
+                state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, status)
         state.write()
-    finally:
-        executor.shutdown(kill=not clean)  # after Ctrl-C or an error: stop workers mid-trial
-    for cb in callbacks:
-        cb.on_sweep_end(state)
-    return state
 
 
 def resume_sweep(

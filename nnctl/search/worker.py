@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import tempfile
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from typing import Any
 
 from ..results.runs import RunRecorder
 from ..training import RunConfig, fit, prepare
+from ..training.callbacks import Callback, Stop
+from ..training.status import FAILED, PRUNED, RESULTS, WORKER_DIED
 
 _limits = None  # the worker's BLAS thread limit, kept alive for the life of the process
 
@@ -29,27 +30,20 @@ _limits = None  # the worker's BLAS thread limit, kept alive for the life of the
 def init_worker(threads: int | None = None) -> None:
     """Initializer of a local worker process.
 
-    * Ctrl-C reaches the whole process group; only the driver acts on it (it stops the workers).
+    * Ctrl-C and a closed terminal's SIGHUP reach the whole process group; only the sweep process
+      acts on them (it marks the trials in flight and stops the workers).
     * BLAS threads are limited so that workers × threads ≤ cores: oversubscribed BLAS threads spin
       against each other and a sweep gets slower with more workers, not faster.
-    * The worker exits when its parent dies (e.g. the driver was killed), instead of finishing a
-      trial nobody will receive.
+    (The worker exits when the sweep process dies: see the lifeline in nnctl/search/pool.py.)
     """
     global _limits
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if threads:
         from threadpoolctl import threadpool_limits
 
         _limits = threadpool_limits(limits=threads)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent:
-            os._exit(1)
 
 
 class _Recorder(RunRecorder):
@@ -86,6 +80,9 @@ class TrialTask:
     trial_id: str
     config: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the epochs at which the worker reports to the sweep process and waits for a pruning
+    #: decision; ``[]``: report every epoch's row, decide nothing; None: report nothing
+    rungs: list[int] | None = None
 
 
 @dataclass
@@ -107,11 +104,49 @@ def worker_label() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_trial(task: TrialTask) -> TrialOutcome:
+class _Reporter(Callback):
+    """Sends each epoch's row to the sweep process; at a rung epoch, waits for its decision.
+
+    The decision is ``{"prune": bool, "reason": str, "audit": bool}``. A pruned trial stops at the
+    rung with status ``pruned``; an audited one (the pruner said stop, but it was picked to check
+    the pruner) trains to the end, and ends ``pruned`` too, its ``stop_reason`` saying so.
+    """
+
+    def __init__(self, channel, rungs: list[int]):
+        self.channel = channel
+        self.rungs = set(rungs)
+        self.audited: str | None = None
+        self.pruned_epoch: int | None = None
+
+    def on_epoch_end(self, row: dict[str, Any]) -> Stop | None:
+        self.channel.report(row)
+        if int(row["epoch"]) not in self.rungs:
+            return None
+        decision = self.channel.decision()
+        if not decision.get("prune"):
+            return None
+        self.pruned_epoch = int(row["epoch"])
+        if decision.get("audit"):
+            self.audited = decision["reason"]
+            self.rungs = set()  # an audited trial is judged no more
+            return None
+        return Stop(PRUNED, decision["reason"])
+
+    def on_train_stop(self, result) -> None:
+        result.pruned_epoch = self.pruned_epoch
+        if self.audited and result.status in RESULTS:
+            result.audited = True
+            ended = result.status
+            result.status = PRUNED
+            result.stop_reason = f"{self.audited}; audited: trained on to the end, where it ended {ended}"
+
+
+def run_trial(task: TrialTask, channel=None) -> TrialOutcome:
     """Prepare and fit one trial; return its outcome (never raises: a crash becomes status 'failed').
 
     The run directory ``nnctl train`` would write is recorded in a scratch directory named by the
-    trial id and travels back as bytes.
+    trial id and travels back as bytes. With a ``channel`` (and ``task.rungs`` set), every epoch's
+    row is reported to the sweep process as it is recorded, and pruning decisions come back.
     """
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     t0 = time.perf_counter()
@@ -124,7 +159,8 @@ def run_trial(task: TrialTask) -> TrialOutcome:
             run_dir = Path(scratch) / task.trial_id
             run_dir.mkdir()
             recorder = _Recorder(run_dir, task.extra)
-            result = fit(run, [recorder])
+            reporter = [_Reporter(channel, task.rungs)] if channel is not None and task.rungs is not None else []
+            result = fit(run, [*reporter, recorder])
             files = {
                 p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.is_file() and not p.name.startswith(".")
             }
@@ -143,12 +179,13 @@ def failed_outcome(
     seconds: float | None = None,
     details: str | None = None,
     worker: str | None = None,
+    status: str = FAILED,
 ) -> TrialOutcome:
-    """The outcome of a trial that raised (or whose worker died): status 'failed' and the error."""
+    """The outcome of a trial that raised: status 'failed' and the error."""
     message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     message = " ".join(message.split())
     metrics = {
-        "status": "failed",
+        "status": status,
         "stop_reason": message,
         "wall_seconds": seconds,
         "started": started,
@@ -157,4 +194,10 @@ def failed_outcome(
     document = {"run_id": task.trial_id, "config": task.config, **task.extra}
     if details:
         document["traceback"] = details
-    return TrialOutcome(task.trial_id, "failed", message, None, document, metrics, worker or worker_label())
+    return TrialOutcome(task.trial_id, status, message, None, document, metrics, worker or worker_label())
+
+
+def died_outcome(task: TrialTask, error: BaseException | str, *, worker: str) -> TrialOutcome:
+    """The outcome of a trial whose worker process died under it: status ``worker_died`` (not the
+    trial's fault; the sweep runs it again on a fresh worker, a bounded number of times)."""
+    return failed_outcome(task, error, worker=worker, status=WORKER_DIED)

@@ -14,10 +14,7 @@ evaluation mode at the end of the epoch.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +23,7 @@ import numpy as np
 from ..core import kernels
 from ..core.clipping import clip_by_global_norm, clip_by_value, global_norm
 from ..core.optimizers import flush_denormals
-from . import direction
+from . import direction, interrupts
 from .callbacks import BestEpoch, Callback, EarlyStopping, ScheduleStep, Stop, StopOnNonFinite
 from .metrics import evaluate
 from .sanity import InitialLossCheck
@@ -38,7 +35,7 @@ from .threads import run_threads
 class FitResult:
     """What a run produced: its status, curve and final metrics (after restoring the best epoch)."""
 
-    status: str = "completed"  # completed | early_stopped | diverged | interrupted
+    status: str = "completed"  # one of nnctl/training/status.py
     stop_reason: str = ""
     epochs_run: int = 0
     steps: int = 0
@@ -55,6 +52,8 @@ class FitResult:
     kernels: bool = False  # whether the compiled kernels ran (nnctl/core/kernels), else the NumPy path
     warnings: list[str] = field(default_factory=list)
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    pruned_epoch: int | None = None  # a sweep's trial stopped (or, audited, judged) at this rung epoch
+    audited: bool = False  # pruned, but trained to the end to check the pruner
 
 
 def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
@@ -99,29 +98,6 @@ def fit(run: Prepared, callbacks: list[Callback] | None = None) -> FitResult:
     finally:
         if not was_flushing:
             flush_denormals(False)  # leave the thread's floating-point mode as we found it
-
-
-@contextmanager
-def _ctrl_c_deferred():
-    """Hold a Ctrl-C that arrives inside the block until the block has finished.
-
-    Ctrl-C raises KeyboardInterrupt wherever the main thread happens to be; inside the recording of
-    an epoch that could leave the epoch counted but not written to curve.csv. Only where Ctrl-C
-    would raise (Python's default handler, main thread) is anything changed.
-    """
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
-    pending: list[int] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    if pending:
-        raise KeyboardInterrupt
 
 
 def _denormals_flushed() -> bool:
@@ -192,7 +168,7 @@ def _fit(run: Prepared, callbacks: list[Callback]) -> FitResult:
         cb.on_train_begin(run)
 
     def record(row: dict[str, Any]) -> Stop | None:
-        with _ctrl_c_deferred():  # an epoch is recorded everywhere (result, files) or nowhere
+        with interrupts.deferred():  # an epoch is recorded everywhere (result, files) or nowhere
             result.curve.append(row)
             result.epochs_run = int(row["epoch"])
             stops = [cb.on_epoch_end(row) for cb in callbacks]
@@ -240,7 +216,7 @@ def _fit(run: Prepared, callbacks: list[Callback]) -> FitResult:
             stop = record(row)
     except KeyboardInterrupt:
         result.status = "interrupted"
-        result.stop_reason = f"interrupted by the user during epoch {result.epochs_run + 1}"
+        result.stop_reason = f"interrupted by {interrupts.reason()} during epoch {result.epochs_run + 1}"
     finally:
         result.steps = step
     if stop is not None:
