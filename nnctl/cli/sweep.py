@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..core.errors import ConfigError
 from ..results.formatting import number, value_label
-from ..results.sweeps import FINISHED, TRIALS, leaderboard, read_sweep_csv
+from ..results.sweeps import FINISHED, PRUNED, TRIALS, WORKER_DIED, leaderboard, read_sweep_csv
 from ..search import (
     build_space,
     check_trials,
@@ -24,7 +24,7 @@ from ..search import (
     space_of,
 )
 from ..search.describe import describe, sampling_note
-from ..search.sweep import SweepCallback
+from ..search.sweep import REQUEUES, SweepCallback
 from ..training import interrupts
 from . import render
 from .help import NnctlCommand
@@ -227,6 +227,10 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
         if len(board):
             out.print(_leaderboard_table(board, state))
         counts = [f"{state.count(*FINISHED)} finished", f"{state.count('failed')} failed"]
+        if state.space.prune:
+            counts.insert(1, f"{state.count(PRUNED)} of them pruned")
+        if state.count(WORKER_DIED):
+            counts.append(f"{state.count(WORKER_DIED)} lost with their workers")
         if state.interrupted:
             counts.append(f"{state.count('interrupted', 'pending')} not run")
         if state.skipped:
@@ -235,6 +239,15 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
     if state.interrupted:
         err.print(f"interrupted: resume with 'nnctl sweep resume {state.path}'")
         raise typer.Exit(interrupts.exit_code())
+    died = state.count(WORKER_DIED)
+    if died:
+        err.print(
+            f"{died} trial{'s' if died > 1 else ''} lost {'their workers' if died > 1 else 'its worker'} "
+            f"{REQUEUES + 1} times (killed, out of memory?); 'nnctl sweep resume {state.path}' runs "
+            f"{'them' if died > 1 else 'it'} again",
+            markup=False,
+        )
+        raise typer.Exit(1)
     failed = state.count("failed")
     if failed:
         err.print(
