@@ -19,6 +19,7 @@ def registries() -> dict[str, object]:
     from ..core.schedules import SCHEDULES
     from ..data import DATASETS
     from ..data.augment import AUGMENTATIONS
+    from ..search.pruners import PRUNERS
 
     return {
         "datasets": DATASETS,
@@ -30,6 +31,7 @@ def registries() -> dict[str, object]:
         "schedules": SCHEDULES,
         "regularizers": REGULARIZERS,
         "augmentations": AUGMENTATIONS,
+        "pruners": PRUNERS,
     }
 
 
@@ -37,7 +39,8 @@ def list_command(
     kind: str = typer.Argument(
         None,
         help="Only this kind: "
-        + "datasets, layers, activations, initializers, losses, optimizers, schedules, regularizers, augmentations.",
+        + "datasets, layers, activations, initializers, losses, optimizers, schedules, regularizers, augmentations, "
+        "pruners.",
     ),
 ) -> None:
     """List registered components (use their names in spec strings: name:key=value,...)."""

@@ -24,7 +24,8 @@ from ..search import (
     space_of,
 )
 from ..search.describe import describe, sampling_note
-from ..search.sweep import REQUEUES, SweepCallback
+from ..search.identity import sweep_id
+from ..search.sweep import REQUEUES, SweepCallback, audit_line
 from ..training import interrupts
 from . import render
 from .help import NnctlCommand
@@ -101,6 +102,41 @@ _DRY = typer.Option(
 )
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the sweep directory.", rich_help_panel=S)
 _TOP = typer.Option(10, "--top", metavar="N", help="Rows of the leaderboard.", rich_help_panel=S)
+_PRUNE = typer.Option(
+    None,
+    "--prune",
+    metavar="PRUNER",
+    help="Stop bad trials early at rung epochs, judged on --monitor: asha, halving or hyperband, e.g. "
+    "asha:min_epochs=2,factor=3 (see 'nnctl list pruners'). Needs a validation split.",
+    rich_help_panel=S,
+    show_default=False,
+)
+_AUDIT = typer.Option(
+    None,
+    "--audit",
+    metavar="F",
+    help="Train a seeded fraction F of the pruned trials to the end anyway, and report how many of them "
+    "beat the best unpruned trial (the pruner's error rate).",
+    rich_help_panel=S,
+    show_default=False,
+)
+_TRIALS = typer.Option(
+    None,
+    "--trials",
+    "-n",
+    metavar="N",
+    help="Points to draw (a discrete space: at most all, none twice).",
+    rich_help_panel=S,
+    show_default=False,
+)
+_SWEEP_SEED = typer.Option(
+    None,
+    "--sweep-seed",
+    metavar="SEED",
+    help="Seed of the draws (separate from --seed, which seeds each run).",
+    rich_help_panel=S,
+    show_default="0",
+)
 
 
 @sweep_app.command("grid", cls=NnctlCommand)
@@ -114,13 +150,15 @@ def grid_command(
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
     retry_failed: bool = _RETRY,
+    prune: Optional[str] = _PRUNE,
+    audit: Optional[float] = _AUDIT,
     dry_run: bool = _DRY,
     quiet: bool = _QUIET,
     top: int = _TOP,
     run_flags: dict[str, Any] | None = None,
 ) -> None:
     """Grid search: every combination of the --param values (times --repeats seeds)."""
-    flags = _flag_spec(run_flags, param, zip_, repeats)
+    flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
     _sweep("grid", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
 
 
@@ -130,28 +168,15 @@ def random_command(
     spec: Optional[Path] = _SPEC,
     param: Optional[list[str]] = _PARAM,
     zip_: Optional[list[str]] = _ZIP,
-    trials: Optional[int] = typer.Option(
-        None,
-        "--trials",
-        "-n",
-        metavar="N",
-        help="Points to draw (a discrete space: at most all, none twice).",
-        rich_help_panel=S,
-        show_default=False,
-    ),
-    sweep_seed: Optional[int] = typer.Option(
-        None,
-        "--sweep-seed",
-        metavar="SEED",
-        help="Seed of the draws (separate from --seed, which seeds each run).",
-        rich_help_panel=S,
-        show_default="0",
-    ),
+    trials: Optional[int] = _TRIALS,
+    sweep_seed: Optional[int] = _SWEEP_SEED,
     repeats: Optional[int] = _REPEATS,
     workers: Optional[int] = _WORKERS,
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
     retry_failed: bool = _RETRY,
+    prune: Optional[str] = _PRUNE,
+    audit: Optional[float] = _AUDIT,
     dry_run: bool = _DRY,
     quiet: bool = _QUIET,
     top: int = _TOP,
@@ -159,9 +184,36 @@ def random_command(
 ) -> None:
     """Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as
     loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
-    flags = _flag_spec(run_flags, param, zip_, repeats)
+    flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
     flags.update(trials=trials, sweep_seed=sweep_seed)
     _sweep("random", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+
+
+@sweep_app.command("tpe", cls=NnctlCommand)
+@run_options
+def tpe_command(
+    spec: Optional[Path] = _SPEC,
+    param: Optional[list[str]] = _PARAM,
+    zip_: Optional[list[str]] = _ZIP,
+    trials: Optional[int] = _TRIALS,
+    sweep_seed: Optional[int] = _SWEEP_SEED,
+    repeats: Optional[int] = _REPEATS,
+    workers: Optional[int] = _WORKERS,
+    executor: str = _EXECUTOR,
+    scheduler: Optional[str] = _SCHEDULER,
+    retry_failed: bool = _RETRY,
+    prune: Optional[str] = _PRUNE,
+    audit: Optional[float] = _AUDIT,
+    dry_run: bool = _DRY,
+    quiet: bool = _QUIET,
+    top: int = _TOP,
+    run_flags: dict[str, Any] | None = None,
+) -> None:
+    """Model-based search (TPE, by Optuna: pip install 'nnctl[search]'): the first points at random,
+    then each batch of points where the better ones so far lie. Same axes as random."""
+    flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
+    flags.update(trials=trials, sweep_seed=sweep_seed)
+    _sweep("tpe", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
 
 
 @sweep_app.command("resume", cls=NnctlCommand)
@@ -183,7 +235,7 @@ def resume_command(
 # --- shared --------------------------------------------------------------------------------------------
 
 
-def _flag_spec(run_flags, params, zips, repeats) -> dict[str, Any]:
+def _flag_spec(run_flags, params, zips, repeats, prune=None, audit=None) -> dict[str, Any]:
     base = dict(run_flags or {})
     axes: dict[str, Any] = {}
     for text in params or []:
@@ -192,12 +244,27 @@ def _flag_spec(run_flags, params, zips, repeats) -> dict[str, Any]:
         if key in axes:
             raise ConfigError(f"--param {key} is given twice; give each axis once")
         axes[key] = values
-    return {"name": base.pop("name", None), "base": base, "params": axes, "zip": list(zips or []), "repeats": repeats}
+    return {
+        "name": base.pop("name", None),
+        "base": base,
+        "params": axes,
+        "zip": list(zips or []),
+        "repeats": repeats,
+        "prune": prune,
+        "audit": audit,
+    }
 
 
 def _sweep(kind, spec_file, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top) -> None:
     raw = merge_specs(read_spec_file(spec_file) if spec_file is not None else {}, flags)
     space = build_space(kind, raw)
+    if dry_run and space.kind == "tpe":
+        out = render.console()
+        out.print(describe(space))
+        seeds = f"{space.repeats} seed{'s' if space.repeats != 1 else ''}"
+        out.print(f"{space.trials} points × {seeds}, proposed while the sweep runs")
+        out.print(f"sweep: {Path(space.base_config().results_dir) / sweep_id(space)}")
+        return
     if dry_run:
         sid, trials = plan(space)
         check_trials(space, trials)
@@ -236,6 +303,8 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
         if state.skipped:
             counts.append(f"{state.skipped} from earlier runs")
         out.print(f"sweep: {state.path}  ({', '.join(counts)})")
+        if state.space.audit:
+            out.print(audit_line(state), markup=False)
     if state.interrupted:
         err.print(f"interrupted: resume with 'nnctl sweep resume {state.path}'")
         raise typer.Exit(interrupts.exit_code())

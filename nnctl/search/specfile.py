@@ -29,7 +29,9 @@ from ..core.errors import ConfigError, DataError, suggestion
 from ..core.registry import quoted
 from ..training.config import read_table_file
 
-SPEC_KEYS = ("name", "base", "params", "zip", "repeats", "trials", "sweep_seed")
+SPEC_KEYS = ("name", "base", "params", "zip", "repeats", "trials", "sweep_seed", "batch", "startup", "prune", "audit")
+#: what the command line may set over a spec file (the rest is the file's)
+FLAG_KEYS = ("name", "zip", "repeats", "trials", "sweep_seed", "prune", "audit")
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -53,14 +55,14 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
 
 
 def merge_specs(file_spec: dict[str, Any], flag_spec: dict[str, Any]) -> dict[str, Any]:
-    """``flag_spec`` over ``file_spec``: base and params key by key; zip, repeats, trials, sweep_seed
-    and name replaced when the flags give them (None = not given)."""
+    """``flag_spec`` over ``file_spec``: base and params key by key; zip, repeats, trials, sweep_seed,
+    prune, audit and name replaced when the flags give them (None = not given)."""
     merged = {k: v for k, v in file_spec.items() if k not in ("base", "params")}
     for table in ("base", "params"):
         merged[table] = {
             _key(k): v for part in (file_spec.get(table), flag_spec.get(table)) for k, v in (part or {}).items()
         }
-    for key in ("name", "zip", "repeats", "trials", "sweep_seed"):
+    for key in FLAG_KEYS:
         if flag_spec.get(key) not in (None, [], ""):
             merged[key] = flag_spec[key]
     return merged

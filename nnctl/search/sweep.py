@@ -360,6 +360,16 @@ class _Driver:
         state.write()
 
 
+def audit_line(state: SweepState) -> str:
+    """What the audit measured: how many audited pruned trials beat the best unpruned one."""
+    from ..training.direction import higher_is_better
+    from .pruning import audit_summary
+
+    column, _ = score_column(state.monitor)
+    rows = [state.rows[t.trial_id] for t in state.trials]
+    return audit_summary(rows, column, higher_is_better(state.monitor)).line()
+
+
 def resume_sweep(
     ref: str | Path,
     executor,
