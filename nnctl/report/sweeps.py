@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..results.effects import axis_info, finite_number, level_name, main_effects
 from ..results.runs import RunRecord
-from ..results.sweeps import FINISHED, score_column
+from ..results.sweeps import RESULTS, score_column
 from ..training.direction import higher_is_better
 
 SCORES = (
@@ -145,7 +145,7 @@ def sweep_page(
     axes_names = names + (["seed"] if seeded and "seed" not in names else [])
     axes = [axis_info(n, [t["values"].get(n) for t in trials]) for n in axes_names]
     effect_axes = [a for a in axes if a["name"] != "seed"]
-    done = [t for t in trials if t["status"] in FINISHED]
+    done = [t for t in trials if t["status"] in RESULTS]  # pruned trials stop at a rung: not compared
     monitor = (spec.get("base") or {}).get("monitor") or "val_loss"
     first = score_column(monitor)[0]
     scores = [s for s in dict.fromkeys([first, *SCORES]) if any(s in t["scores"] for t in done)]

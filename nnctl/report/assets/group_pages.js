@@ -4,7 +4,9 @@ function sweepPage(s) {
   const scores = s.scores.map(x => x.name);
   const score = choice('sweep:score', scores[0], scores);
   const better = (s.scores.find(x => x.name === score) || {}).better || 'lower';
-  const done = s.trials.filter(t => t.scores[score] !== undefined && t.run);
+  // pruned trials are listed, not compared: their curves stop at a rung (audited ones were judged there)
+  const done = s.trials.filter(t => t.scores[score] !== undefined && t.run && t.status !== 'pruned');
+  const pruned = s.trials.filter(t => t.status === 'pruned').length;
   const axes = s.axes;
   const counts = Object.entries(s.counts).map(([k, n]) => h('span', {}, badge(k), ` ${n} `));
   const base = Object.entries(s.base).filter(([k]) => k !== 'results_dir').map(([k, v]) => `${k}=${fmt(v)}`).join(' · ');
@@ -21,7 +23,8 @@ function sweepPage(s) {
     return out;
   }
   out.push(h('div', { class: 'controls' }, select(scores, score, v => choose('sweep:score', v), 'score'),
-    h('span', { class: 'muted small' }, `${better} is better · ${done.length} finished trials`)));
+    h('span', { class: 'muted small' }, `${better} is better · ${done.length} trials trained to their end`
+      + (pruned ? ` · ${pruned} pruned, listed below but not compared (their curves stop at a rung)` : ''))));
 
   const paxes = axes.filter(a => a.name !== 'seed');
   const rows = done.map(t => [...paxes.map(a => a.type === 'category' ? String(t.values[a.name]) : t.values[a.name]), t.scores[score]]);
