@@ -162,6 +162,8 @@ def run_sweep(
     sid = sweep_id(space)
     trials = [] if source.model_based else source.more({})
     check_trials(space, trials or point_trials(space, _any_point(space)))
+    if space.prune and not hasattr(executor, "reports"):
+        raise ConfigError("--prune needs trials that report each epoch, which Dask trials do not yet: use -w N")
     document = {
         "sweep_id": sid,
         "spec": canonical_spec(space),
