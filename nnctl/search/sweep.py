@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import ConfigError, NnctlError, RunFailure
+from ..core.errors import ConfigError, RunFailure
 from ..results.store import RunLock
 from ..results.sweeps import (
     clean_scratch,
@@ -37,10 +37,9 @@ from ..results.sweeps import (
     write_sweep_csv,
     write_trial,
 )
-from ..training import RunConfig, prepare
 from ..training.status import FAILED, FINISHED, PENDING, RESULTS, WORKER_DIED
 from ..version import __version__
-from .distributions import Distribution
+from .checking import any_point, check_trials  # noqa: F401  (check_trials is re-exported)
 from .identity import canonical_spec, sweep_id
 from .proposals import TrialSource
 from .pruning import SweepPruning
@@ -111,33 +110,6 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and value == value and abs(value) != float("inf")
 
 
-def check_trials(space: SearchSpace, trials: list[Trial]) -> None:
-    """Compose (without training) the first trial and that trial with each axis value in turn, so a
-    bad value (an unknown optimizer, a model that does not fit the data) fails before anything runs."""
-    if not trials:
-        return
-    reference = RunConfig.from_dict(trials[0].config)
-    first = ",".join(f"{k}={v}" for k, v in trials[0].params.items())
-    variants: list[tuple[str, dict[str, Any]]] = [(first, {})]
-    for group in space.groups():
-        values = space.params[group[0]]
-        if isinstance(values, Distribution):
-            bounds = (int(values.low), int(values.high)) if values.kind == "int" else (values.low, values.high)
-            variants += [(f"{group[0]}={b}", {group[0]: b}) for b in bounds]
-        else:
-            for combo in zip(*(space.params[name] for name in group)):
-                change = dict(zip(group, combo))
-                variants.append((",".join(f"{k}={v}" for k, v in change.items()), change))
-    datasets: dict[tuple, Any] = {}
-    for label, change in variants:
-        cfg = reference.replace(**change)
-        key = (cfg.data, cfg.seed, cfg.target, cfg.task)
-        try:
-            datasets[key] = prepare(cfg, datasets.get(key)).dataset
-        except NnctlError as exc:
-            raise type(exc)(f"sweep trial {label}: {exc}" if label else str(exc)) from None
-
-
 def plan(space: SearchSpace) -> tuple[str, list[Trial]]:
     """The sweep id and its trials (pure: nothing is checked against data, nothing is written)."""
     return sweep_id(space), expand(space)
@@ -161,7 +133,7 @@ def run_sweep(
     source = TrialSource(space)
     sid = sweep_id(space)
     trials = [] if source.model_based else source.more({})
-    check_trials(space, trials or point_trials(space, _any_point(space)))
+    check_trials(space, trials or point_trials(space, any_point(space)))
     if space.prune and not hasattr(executor, "reports"):
         raise ConfigError("--prune needs trials that report each epoch, which Dask trials do not yet: use -w N")
     document = {
@@ -184,20 +156,6 @@ def run_sweep(
         return _Driver(state, source, executor, retry_failed, callbacks, poll).run(trials)
     finally:
         lock.release()
-
-
-def _any_point(space: SearchSpace) -> dict[str, Any]:
-    """A point of a tpe space to check the base configuration with (each axis's first value)."""
-    point: dict[str, Any] = {}
-    for group in space.groups():
-        values = space.params[group[0]]
-        if isinstance(values, Distribution):
-            point[group[0]] = values.support()[0] if values.kind == "choice" else values.low
-            if values.kind == "int":
-                point[group[0]] = int(values.low)
-        else:
-            point.update({name: space.params[name][0] for name in group})
-    return point
 
 
 class _Driver:
