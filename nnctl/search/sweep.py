@@ -35,6 +35,7 @@ from ..results.sweeps import (
 from ..training import RunConfig, prepare
 from ..version import __version__
 from .distributions import Distribution
+from .executors import ExecutorLost
 from .identity import canonical_spec, sweep_id
 from .space import SearchSpace, Trial, build_space, expand
 from .worker import TrialOutcome, TrialTask
@@ -137,7 +138,9 @@ def run_sweep(
     """Run every unfinished trial of ``space`` on ``executor``; returns the final state.
 
     Ctrl-C stops the sweep: finished trials are kept, in-flight ones are marked ``interrupted`` in
-    sweep.csv, workers are stopped, and the returned state has ``interrupted=True``.
+    sweep.csv, workers are stopped, and the returned state has ``interrupted=True``. An executor that
+    can run nothing more (:class:`~.executors.ExecutorLost`: the Dask scheduler went, or no worker
+    joined in time) does the same, then raises its error, which says how to resume.
     """
     callbacks = callbacks or []
     sid, trials = plan(space)
@@ -185,6 +188,7 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
         cb.on_sweep_begin(state)
     running: dict[Any, tuple[Trial, TrialTask]] = {}
     clean = False
+    lost: ExecutorLost | None = None
     try:
         while todo or running:
             started = False
@@ -202,21 +206,35 @@ def _run(space, executor, sid, trials, path, retry_failed, callbacks, poll) -> S
                 trial, task = running.pop(future)
                 _record(state, trial, executor.outcome(future, task), callbacks)
         clean = True
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExecutorLost) as exc:  # Ctrl-C, or the cluster went: resumable
         state.interrupted = True
-        for trial in state.trials:
-            if state.rows[trial.trial_id]["status"] == "running":
-                metrics = trial_metrics(path, trial.trial_id)  # written just before the interrupt?
-                done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
-                state.rows[trial.trial_id] = (
-                    _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
-                )
+        marked = _mark_interrupted(state)
         state.write()
+        if isinstance(exc, ExecutorLost):
+            lost = type(exc)(
+                f"{exc}; {state.count(*FINISHED)} of {len(state.trials)} trials finished, {marked} in flight "
+                f"marked interrupted; resume with 'nnctl sweep resume {path}'"
+            )
     finally:
         executor.shutdown(kill=not clean)  # after Ctrl-C or an error: stop workers mid-trial
     for cb in callbacks:
         cb.on_sweep_end(state)
+    if lost is not None:
+        raise lost from None
     return state
+
+
+def _mark_interrupted(state: SweepState) -> int:
+    """Mark the trials still ``running`` as ``interrupted`` (unless one's result was written just
+    before); returns how many were marked."""
+    marked = 0
+    for trial in state.trials:
+        if state.rows[trial.trial_id]["status"] == "running":
+            metrics = trial_metrics(state.path, trial.trial_id)  # written just before the interrupt?
+            done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
+            state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
+            marked += not done
+    return marked
 
 
 def resume_sweep(
