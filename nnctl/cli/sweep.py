@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..core.errors import ConfigError
 from ..results.formatting import number, value_label
-from ..results.sweeps import FINISHED, PRUNED, TRIALS, WORKER_DIED, leaderboard, read_sweep_csv
+from ..results.sweeps import FAILED, FINISHED, PRUNED, TRIALS, WORKER_DIED, leaderboard, read_sweep_csv
 from ..search import (
     build_space,
     check_trials,
@@ -25,7 +25,7 @@ from ..search import (
 )
 from ..search.describe import describe, sampling_note
 from ..search.identity import sweep_id
-from ..search.sweep import REQUEUES, SweepCallback, audit_line
+from ..search.sweep import SweepCallback, audit_line
 from ..training import interrupts
 from . import render
 from .help import NnctlCommand
@@ -94,6 +94,15 @@ _SCHEDULER = typer.Option(
     rich_help_panel=S,
     show_default=False,
 )
+_WORKER_TIMEOUT = typer.Option(
+    None,
+    "--worker-timeout",
+    metavar="SECONDS",
+    help="With --executor dask: how long to wait while no worker is connected; then the sweep stops "
+    "(finished trials kept, resumable).",
+    rich_help_panel=S,
+    show_default="600",
+)
 _RETRY = typer.Option(
     False, "--retry-failed", help="Rerun trials that failed (raised an error) in an earlier run.", rich_help_panel=S
 )
@@ -149,6 +158,7 @@ def grid_command(
     workers: Optional[int] = _WORKERS,
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
+    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
     retry_failed: bool = _RETRY,
     prune: Optional[str] = _PRUNE,
     audit: Optional[float] = _AUDIT,
@@ -159,7 +169,7 @@ def grid_command(
 ) -> None:
     """Grid search: every combination of the --param values (times --repeats seeds)."""
     flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
-    _sweep("grid", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+    _sweep("grid", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
 
 
 @sweep_app.command("random", cls=NnctlCommand)
@@ -174,6 +184,7 @@ def random_command(
     workers: Optional[int] = _WORKERS,
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
+    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
     retry_failed: bool = _RETRY,
     prune: Optional[str] = _PRUNE,
     audit: Optional[float] = _AUDIT,
@@ -186,7 +197,7 @@ def random_command(
     loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
     flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
     flags.update(trials=trials, sweep_seed=sweep_seed)
-    _sweep("random", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+    _sweep("random", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
 
 
 @sweep_app.command("tpe", cls=NnctlCommand)
@@ -201,6 +212,7 @@ def tpe_command(
     workers: Optional[int] = _WORKERS,
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
+    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
     retry_failed: bool = _RETRY,
     prune: Optional[str] = _PRUNE,
     audit: Optional[float] = _AUDIT,
@@ -213,7 +225,7 @@ def tpe_command(
     then each batch of points where the better ones so far lie. Same axes as random."""
     flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
     flags.update(trials=trials, sweep_seed=sweep_seed)
-    _sweep("tpe", spec, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top)
+    _sweep("tpe", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
 
 
 @sweep_app.command("resume", cls=NnctlCommand)
@@ -223,13 +235,14 @@ def resume_command(
     workers: Optional[int] = _WORKERS,
     executor: str = _EXECUTOR,
     scheduler: Optional[str] = _SCHEDULER,
+    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
     retry_failed: bool = _RETRY,
     quiet: bool = _QUIET,
     top: int = _TOP,
 ) -> None:
     """Continue a sweep: finished trials are kept, unfinished ones run (failed ones with --retry-failed)."""
     space = space_of(sweep, results_dir)
-    _execute(space, workers, executor, scheduler, retry_failed, quiet, top)
+    _execute(space, workers, executor, scheduler, worker_timeout, retry_failed, quiet, top)
 
 
 # --- shared --------------------------------------------------------------------------------------------
@@ -255,7 +268,9 @@ def _flag_spec(run_flags, params, zips, repeats, prune=None, audit=None) -> dict
     }
 
 
-def _sweep(kind, spec_file, flags, workers, executor, scheduler, retry_failed, dry_run, quiet, top) -> None:
+def _sweep(
+    kind, spec_file, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top
+) -> None:
     raw = merge_specs(read_spec_file(spec_file) if spec_file is not None else {}, flags)
     space = build_space(kind, raw)
     if dry_run and space.kind == "tpe":
@@ -276,12 +291,18 @@ def _sweep(kind, spec_file, flags, workers, executor, scheduler, retry_failed, d
             out.print(f"note: {note}")
         out.print(f"sweep: {Path(space.base_config().results_dir) / sid}")
         return
-    _execute(space, workers, executor, scheduler, retry_failed, quiet, top)
+    _execute(space, workers, executor, scheduler, worker_timeout, retry_failed, quiet, top)
 
 
-def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> None:
-    runner = make_executor(executor, workers=workers, scheduler=scheduler)
+def _execute(space, workers, executor, scheduler, worker_timeout, retry_failed, quiet, top) -> None:
     out, err = render.console(), render.console(stderr=True)
+    runner = make_executor(
+        executor,
+        workers=workers,
+        scheduler=scheduler,
+        worker_timeout=worker_timeout,
+        notify=lambda message: err.print(message, markup=False, highlight=False),
+    )
     note = sampling_note(space)
     if note and not quiet:
         err.print(f"note: {note}")
@@ -293,11 +314,11 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
         board = leaderboard(read_sweep_csv(state.path), state.axes, state.monitor, top)
         if len(board):
             out.print(_leaderboard_table(board, state))
-        counts = [f"{state.count(*FINISHED)} finished", f"{state.count('failed')} failed"]
+        counts = [f"{state.count(*FINISHED)} finished", f"{state.count(FAILED)} failed"]
         if state.space.prune:
             counts.insert(1, f"{state.count(PRUNED)} of them pruned")
         if state.count(WORKER_DIED):
-            counts.append(f"{state.count(WORKER_DIED)} lost with their workers")
+            counts.append(f"{state.count(WORKER_DIED)} lost their worker")
         if state.interrupted:
             counts.append(f"{state.count('interrupted', 'pending')} not run")
         if state.skipped:
@@ -308,21 +329,19 @@ def _execute(space, workers, executor, scheduler, retry_failed, quiet, top) -> N
     if state.interrupted:
         err.print(f"interrupted: resume with 'nnctl sweep resume {state.path}'")
         raise typer.Exit(interrupts.exit_code())
-    died = state.count(WORKER_DIED)
-    if died:
-        err.print(
-            f"{died} trial{'s' if died > 1 else ''} lost {'their workers' if died > 1 else 'its worker'} "
-            f"{REQUEUES + 1} times (killed, out of memory?); 'nnctl sweep resume {state.path}' runs "
-            f"{'them' if died > 1 else 'it'} again",
-            markup=False,
-        )
-        raise typer.Exit(1)
-    failed = state.count("failed")
+    failed, died = state.count(FAILED), state.count(WORKER_DIED)
     if failed:
         err.print(
             f"{failed} trial{'s' if failed > 1 else ''} failed (see the error column of {state.path / 'sweep.csv'}); "
             "rerun with --retry-failed"
         )
+    if died:
+        err.print(
+            f"{died} trial{'s' if died > 1 else ''} did not finish: the worker process running "
+            f"{'them' if died > 1 else 'it'} died (see the error column of {state.path / 'sweep.csv'}); "
+            f"run {'them' if died > 1 else 'it'} again with 'nnctl sweep resume {state.path}'"
+        )
+    if failed or died:
         raise typer.Exit(1)
 
 

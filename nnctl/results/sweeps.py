@@ -185,7 +185,8 @@ def read_trial(sweep_path: Path, trial_id: str) -> tuple[dict[str, Any] | None, 
     (:func:`~.artifacts.read_run_partial`: a cut-off metrics.csv, weights.npz missing, curve.csv
     missing, garbled or shorter than its epochs) gives ``(None, <its problems>)``: the trial is
     treated as never written and runs again. A failed trial keeps its row (it reruns only when failed
-    trials are retried) as long as its status can be read.
+    trials are retried) as long as its status can be read; so does a trial whose worker died (it
+    reruns on resume).
     """
     from .artifacts import problem_text, read_run_partial  # they need pandas; the sweep's start does not
 
@@ -193,7 +194,7 @@ def read_trial(sweep_path: Path, trial_id: str) -> tuple[dict[str, Any] | None, 
     if not path.is_dir():
         return None, None
     record, problems = read_run_partial(path)
-    if problems and record.metrics.get("status") != FAILED:
+    if problems and record.metrics.get("status") not in (FAILED, WORKER_DIED):  # those have no weights
         return None, problem_text(problems)
     return record.metrics or None, None
 

@@ -1,7 +1,7 @@
 """Hyperparameter search: search spaces and their expansion, executors, and running sweeps."""
 
 from .distributions import Distribution, parse_distribution, split_values
-from .executors import DaskExecutor, LocalExecutor, make_executor
+from .executors import DaskExecutor, ExecutorLost, LocalExecutor, make_executor
 from .identity import canonical_spec, sweep_id, trial_id
 from .space import SearchSpace, Trial, build_space, expand, parse_param
 from .specfile import merge_specs, read_spec_file
@@ -12,6 +12,7 @@ __all__ = [
     "parse_distribution",
     "split_values",
     "DaskExecutor",
+    "ExecutorLost",
     "LocalExecutor",
     "make_executor",
     "SearchSpace",

@@ -19,15 +19,38 @@ their first trial, forked from the server 1.0-1.2 s). Where there is no fork ser
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import dataclasses
+import logging
+import math
 import multiprocessing
 import os
+import time
+from collections.abc import Callable
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, RunFailure
+from ..results.sweeps import WORKER_DIED
 from ..training.threads import available_cores
 from .pool import Handle, WorkerPool
 from .worker import TrialOutcome, TrialTask, failed_outcome, run_trial
 
+REQUEUES = 2  # a trial whose local worker died runs again this many times, then is recorded worker_died
+
 DASK_MISSING = '--executor dask needs Dask; install it with: pip install "nnctl[dask]"'
+#: seconds a sweep on Dask waits while no worker is connected, then stops (resumable)
+WORKER_TIMEOUT = 600.0
+#: what Dask and its event loop log; silenced while a sweep runs (its own messages say what happened)
+DASK_LOGGERS = ("distributed", "tornado", "bokeh")
+_QUERY_TIMEOUT = 5.0  # seconds one question to the scheduler may take before it counts as lost
+_CLOSE_TIMEOUT = 3.0  # seconds closing the client may take (after a lost scheduler, instead of its reconnect wait)
+_CHECK_EVERY = 1.0  # seconds between two looks at the cluster's workers
+
+
+class ExecutorLost(RunFailure):
+    """The executor cannot run trials any more (its scheduler is gone, or no worker joined in time).
+
+    The trials in flight did not finish; the driver marks them ``interrupted``, so the sweep resumes.
+    """
 
 
 class LocalExecutor:
@@ -47,6 +70,8 @@ class LocalExecutor:
     #: a trial waiting for a pruning decision holds a process but no core: the sweep may start
     #: another trial beside it (see nnctl/search/sweep.py)
     overcommit = True
+    #: a trial whose worker died runs again this many times, then is recorded ``worker_died``
+    requeues = REQUEUES
 
     def __init__(self, workers: int | None = None, threads: int | None = None, context: str | None = None):
         if workers is not None and workers < 1:
@@ -99,10 +124,23 @@ class DaskExecutor:
     """Trials submitted to an existing Dask distributed cluster (``dask scheduler`` + ``dask worker``).
 
     Each trial's result travels back to the driver, which writes it, so the workers need nnctl
-    installed but no shared filesystem. ``slots`` is the cluster's total number of worker threads.
+    installed but no shared filesystem. ``slots`` is the cluster's total number of worker threads,
+    followed as workers come and go.
+
+    While no worker is connected the executor says so once through ``notify`` and waits; after
+    ``worker_timeout`` seconds without one, or as soon as the scheduler is gone, :meth:`wait` raises
+    :class:`ExecutorLost`. A trial whose worker died (Dask's ``KilledWorker``) comes back with the
+    status ``worker_died``, which a resumed sweep runs again. Dask's own logging is silenced from
+    :meth:`start` to :meth:`shutdown`.
     """
 
-    def __init__(self, scheduler: str | None, connect_timeout: float = 10.0):
+    def __init__(
+        self,
+        scheduler: str | None,
+        connect_timeout: float = 10.0,
+        worker_timeout: float | None = None,
+        notify: Callable[[str], None] | None = None,
+    ):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -111,65 +149,184 @@ class DaskExecutor:
             raise ConfigError("--executor dask needs --scheduler tcp://HOST:PORT (the address 'dask scheduler' prints)")
         self.scheduler = scheduler
         self.connect_timeout = connect_timeout
+        self.worker_timeout = check_worker_timeout(WORKER_TIMEOUT if worker_timeout is None else worker_timeout)
+        self.notify = notify or (lambda message: None)
         self.client = None
         self.slots = 1
+        self.n_tasks = 1
         self.pending: set = set()  # futures not yet collected (a collected result is released)
+        self._alone_since: float | None = None  # when the cluster was first seen without workers
+        self._checked = -math.inf
+        self._loggers: list | None = None
 
     def start(self, n_tasks: int) -> None:
         from distributed import Client
 
+        self._loggers = _silence(DASK_LOGGERS)
         try:
             self.client = Client(self.scheduler, timeout=self.connect_timeout)
         except (OSError, TimeoutError) as exc:
+            self._loggers = _restore(self._loggers)
             raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        self.n_tasks = n_tasks
         threads = sum(self.client.nthreads().values())
         self.slots = max(1, min(threads, n_tasks))
 
     def describe(self) -> str:
         workers = len(self.client.nthreads()) if self.client is not None else 0
-        return f"Dask cluster at {self.scheduler} ({workers} workers, {self.slots} slots)"
+        plural = ("s" if workers != 1 else "", "s" if self.slots != 1 else "")
+        return f"Dask cluster at {self.scheduler} ({workers} worker{plural[0]}, {self.slots} slot{plural[1]})"
 
     def submit(self, task: TrialTask):
+        if self.client.status != "running":
+            raise self._lost()
         key = f"nnctl-trial-{task.trial_id}-{os.urandom(3).hex()}"
-        future = self.client.submit(run_trial, task, key=key, pure=False)
+        try:
+            future = self.client.submit(run_trial, task, key=key, pure=False)
+        except Exception:  # the connection went while submitting
+            if self.client.status != "running":
+                raise self._lost() from None
+            raise
         self.pending.add(future)
         return future
 
     def wait(self, futures: list, timeout: float) -> set:
         from distributed import wait
 
+        self._watch(len(futures))
         try:
             done, _ = wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
         except TimeoutError:
             return set()
+        except (cf.CancelledError, OSError):  # the client cancels every future when the scheduler goes
+            raise self._lost() from None
         return set(done)
 
     def outcome(self, future, task: TrialTask) -> TrialOutcome:
+        from distributed import KilledWorker
+
         self.pending.discard(future)
         try:
             return future.result()
-        except Exception as exc:  # e.g. KilledWorker: the worker died running this trial
+        except KilledWorker as exc:  # the worker died running this trial (as many times as Dask allows)
+            died = failed_outcome(task, exc, worker=self.scheduler)
+            return dataclasses.replace(died, status=WORKER_DIED, metrics={**died.metrics, "status": WORKER_DIED})
+        except cf.CancelledError:  # nnctl cancels only at shutdown: this is the scheduler going
+            raise self._lost() from None
+        except Exception as exc:
             return failed_outcome(task, exc, worker=self.scheduler)
         finally:
             future.release()
 
     def shutdown(self, kill: bool = False) -> None:
-        """Close the connection; ``kill`` first cancels the trials still queued or running."""
+        """Close the connection; ``kill`` first cancels the trials still queued or running.
+
+        Closing takes at most a few seconds, also after the scheduler is gone (the client would
+        otherwise keep trying to reconnect for its whole timeout)."""
         if self.client is None:
             return
-        if kill and self.pending:
-            self.client.cancel(list(self.pending))  # a trial already running finishes on its worker, unread
-        self.pending.clear()
-        self.client.close()
-        self.client = None
+        try:
+            if kill and self.pending and self.client.status == "running":
+                try:  # a trial already running finishes on its worker, unread
+                    self.client.cancel(list(self.pending))
+                except Exception:  # the scheduler went meanwhile: nothing left to cancel
+                    pass
+            self.pending.clear()
+            try:
+                self.client.close(timeout=_CLOSE_TIMEOUT)
+            except Exception:  # a close that timed out leaves nothing the sweep needs
+                pass
+        finally:
+            self.client = None
+            self._loggers = _restore(self._loggers)
+
+    def _watch(self, in_flight: int) -> None:
+        """Follow the cluster's workers: say once when none is connected, raise ExecutorLost after
+        ``worker_timeout`` seconds without one or when the scheduler does not answer."""
+        if self.client.status != "running":
+            raise self._lost()
+        now = time.monotonic()
+        if now - self._checked < _CHECK_EVERY:
+            return
+        self._checked = now
+        try:
+            nthreads = self.client.nthreads(callback_timeout=_QUERY_TIMEOUT)
+        except Exception:  # CommClosedError, OSError, TimeoutError: no answer from the scheduler
+            raise self._lost() from None
+        threads = sum(nthreads.values())
+        if threads:
+            self.slots = max(1, min(threads, self.n_tasks))
+            if self._alone_since is not None:
+                self._alone_since = None
+                n = len(nthreads)
+                self.notify(f"{n} Dask worker{'s' if n != 1 else ''} connected at {self.scheduler}; the sweep goes on")
+            return
+        if self._alone_since is None:
+            self._alone_since = now
+            self.notify(
+                f"waiting for Dask workers at {self.scheduler}: none connected "
+                f"({in_flight} trial{'s' if in_flight != 1 else ''} in flight, none running); "
+                f"the sweep stops after --worker-timeout {self.worker_timeout:g} s without one"
+            )
+        elif now - self._alone_since >= self.worker_timeout:
+            raise ExecutorLost(
+                f"no Dask worker joined the scheduler at {self.scheduler} within --worker-timeout "
+                f"{self.worker_timeout:g} s"
+            )
+
+    def _lost(self) -> ExecutorLost:
+        return ExecutorLost(f"lost the Dask scheduler at {self.scheduler}")
 
 
-def make_executor(kind: str, *, workers: int | None = None, scheduler: str | None = None):
-    """``local`` (default) or ``dask``; ConfigError for anything else."""
+def check_worker_timeout(value: float) -> float:
+    """``--worker-timeout``: a finite number of seconds > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        shown = f"{value:g}" if isinstance(value, float) else value
+        raise ConfigError(f"--worker-timeout {shown} is not allowed; expected a number of seconds > 0, e.g. 600")
+    return float(value)
+
+
+def _silence(prefixes: tuple[str, ...]) -> list[tuple[logging.Logger, int, bool]]:
+    """Turn off the loggers named ``prefixes`` and every one below them; returns what to restore."""
+    names = set(prefixes) | {
+        name for name in list(logging.root.manager.loggerDict) if name.startswith(tuple(p + "." for p in prefixes))
+    }
+    saved = []
+    for name in sorted(names):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.disabled))
+        logger.disabled = True
+        if name in prefixes:  # loggers created later inherit this level
+            logger.setLevel(logging.CRITICAL + 1)
+    return saved
+
+
+def _restore(saved: list[tuple[logging.Logger, int, bool]] | None) -> None:
+    """Put back the loggers :func:`_silence` turned off (returns None, what is left to restore)."""
+    for logger, level, disabled in saved or []:
+        logger.setLevel(level)
+        logger.disabled = disabled
+    return None
+
+
+def make_executor(
+    kind: str,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    worker_timeout: float | None = None,
+    notify: Callable[[str], None] | None = None,
+):
+    """``local`` (default) or ``dask``; ConfigError for anything else. ``notify`` receives the Dask
+    executor's notices (waiting for workers, workers back)."""
+    if worker_timeout is not None:
+        check_worker_timeout(worker_timeout)
     if kind == "local":
         if scheduler:
             raise ConfigError("--scheduler applies to --executor dask only")
+        if worker_timeout is not None:
+            raise ConfigError("--worker-timeout applies to --executor dask only")
         return LocalExecutor(workers)
     if kind == "dask":
-        return DaskExecutor(scheduler)
+        return DaskExecutor(scheduler, worker_timeout=worker_timeout, notify=notify)
     raise ConfigError(f"executor '{kind}' is not allowed; allowed: local, dask")

@@ -10,8 +10,9 @@ asked (``retry_failed``). Progress reaches the caller through :class:`SweepCallb
 While trials train, their epoch rows stream to the driver: a pruner (nnctl/search/pruning.py)
 decides at rung epochs, and a tpe sweep (nnctl/search/proposals.py) proposes its next batch of
 points once the batches before it have ended. A trial whose worker process died (the OOM killer,
-``kill -9``) is not the trial's fault: it runs again, first in line, up to ``REQUEUES`` times, and
-is then recorded ``worker_died``, which a plain resume runs again.
+``kill -9``) is not the trial's fault: it runs again, first in line, up to ``REQUEUES`` times
+(local workers; a Dask scheduler retries by itself), and is then recorded ``worker_died``, which
+a plain resume runs again.
 """
 
 from __future__ import annotations
@@ -40,13 +41,12 @@ from ..results.sweeps import (
 from ..training.status import FAILED, FINISHED, PENDING, RESULTS, WORKER_DIED
 from ..version import __version__
 from .checking import any_point, check_trials  # noqa: F401  (check_trials is re-exported)
+from .executors import REQUEUES, ExecutorLost  # noqa: F401  (REQUEUES: how often a local trial reruns)
 from .identity import canonical_spec, sweep_id
 from .proposals import TrialSource
 from .pruning import SweepPruning
 from .space import SearchSpace, Trial, build_space, expand, point_trials
 from .worker import TrialOutcome, TrialTask
-
-REQUEUES = 2  # a trial whose worker died runs again this many times, then is recorded worker_died
 
 
 class SweepCallback:
@@ -127,7 +127,9 @@ def run_sweep(
 
     Ctrl-C (or SIGTERM, SIGHUP) stops the sweep: finished trials are kept, in-flight ones are
     marked ``interrupted`` in sweep.csv, workers are stopped, and the returned state has
-    ``interrupted=True``.
+    ``interrupted=True``. An executor that can run nothing more (:class:`~.executors.ExecutorLost`:
+    the Dask scheduler went, or no worker joined in time) does the same, then raises its error,
+    which says how to resume.
     """
     callbacks = callbacks or []
     source = TrialSource(space)
@@ -180,6 +182,7 @@ class _Driver:
         for cb in self.callbacks:
             cb.on_sweep_begin(state)
         clean = False
+        lost: ExecutorLost | None = None
         try:
             while self.todo or self.running:
                 self._fill()
@@ -188,14 +191,21 @@ class _Driver:
                 if not self.started:
                     self._start_executor()
             clean = True
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ExecutorLost) as exc:  # Ctrl-C, SIGTERM, or the cluster went: resumable
             state.interrupted = True
-            self._mark_in_flight("interrupted")
+            marked = self._mark_in_flight("interrupted")
+            if isinstance(exc, ExecutorLost):
+                lost = type(exc)(
+                    f"{exc}; {state.count(*FINISHED)} of {state.total} trials finished, {marked} in flight "
+                    f"marked interrupted; resume with 'nnctl sweep resume {state.path}'"
+                )
         finally:
             if self.started:
                 self.executor.shutdown(kill=not clean)  # after Ctrl-C or an error: stop workers mid-trial
         for cb in self.callbacks:
             cb.on_sweep_end(state)
+        if lost is not None:
+            raise lost from None
         return state
 
     # --- trials in --------------------------------------------------------------------------------
@@ -299,7 +309,8 @@ class _Driver:
             self.attempts[trial.trial_id] = self.attempts.get(trial.trial_id, 0) + 1
             if self.pruning is not None:
                 self.pruning.forget(index)
-            if self.attempts[trial.trial_id] <= REQUEUES:  # again, first in line, on a fresh worker
+            # again, first in line, on a fresh worker (a Dask scheduler retries by itself)
+            if self.attempts[trial.trial_id] <= getattr(self.executor, "requeues", 0):
                 self.state.rows[trial.trial_id] = _row(trial, PENDING, error=outcome.error)
                 self.todo.appendleft(trial)
                 self.state.write()
@@ -308,16 +319,18 @@ class _Driver:
             self.pruning.ended(index)
         _record(self.state, trial, outcome, self.callbacks)
 
-    def _mark_in_flight(self, status: str) -> None:
+    def _mark_in_flight(self, status: str) -> int:
         """The trials in flight when the sweep stopped: what their directories say if they ended
-        just before, else ``status``."""
-        state = self.state
+        just before, else ``status``; returns how many were marked ``status``."""
+        state, marked = self.state, 0
         for trial in state.trials:
             if state.rows[trial.trial_id]["status"] == "running":
                 metrics = trial_metrics(state.path, trial.trial_id)  # written just before the stop?
                 done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
                 state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, status)
+                marked += not done
         state.write()
+        return marked
 
 
 def audit_line(state: SweepState) -> str:
@@ -328,6 +341,19 @@ def audit_line(state: SweepState) -> str:
     column, _ = score_column(state.monitor)
     rows = [state.rows[t.trial_id] for t in state.trials]
     return audit_summary(rows, column, higher_is_better(state.monitor)).line()
+
+
+def _mark_interrupted(state: SweepState) -> int:
+    """Mark the trials still ``running`` as ``interrupted`` (unless one's result was written just
+    before); returns how many were marked."""
+    marked = 0
+    for trial in state.trials:
+        if state.rows[trial.trial_id]["status"] == "running":
+            metrics = trial_metrics(state.path, trial.trial_id)  # written just before the interrupt?
+            done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
+            state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
+            marked += not done
+    return marked
 
 
 def resume_sweep(
