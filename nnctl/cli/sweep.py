@@ -25,6 +25,7 @@ from ..search import (
 )
 from ..search.describe import describe, sampling_note
 from ..search.identity import sweep_id
+from ..search.specfile import SPEC_KEYS
 from ..search.sweep import SweepCallback, audit_line
 from ..training import interrupts
 from . import render
@@ -41,7 +42,9 @@ sweep_app = typer.Typer(
 S = "Sweep"
 _SPEC = typer.Argument(
     None,
-    help="TOML spec file: tables base and params; zip, repeats, trials, sweep_seed, name. Flags override it.",
+    help="TOML spec file: tables base and params; "
+    + ", ".join(k for k in SPEC_KEYS if k not in ("base", "params"))
+    + ". Flags override it.",
     show_default=False,
 )
 _PARAM = typer.Option(
@@ -172,60 +175,48 @@ def grid_command(
     _sweep("grid", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
 
 
-@sweep_app.command("random", cls=NnctlCommand)
-@run_options
-def random_command(
-    spec: Optional[Path] = _SPEC,
-    param: Optional[list[str]] = _PARAM,
-    zip_: Optional[list[str]] = _ZIP,
-    trials: Optional[int] = _TRIALS,
-    sweep_seed: Optional[int] = _SWEEP_SEED,
-    repeats: Optional[int] = _REPEATS,
-    workers: Optional[int] = _WORKERS,
-    executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER,
-    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
-    retry_failed: bool = _RETRY,
-    prune: Optional[str] = _PRUNE,
-    audit: Optional[float] = _AUDIT,
-    dry_run: bool = _DRY,
-    quiet: bool = _QUIET,
-    top: int = _TOP,
-    run_flags: dict[str, Any] | None = None,
-) -> None:
-    """Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as
-    loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128."""
-    flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
-    flags.update(trials=trials, sweep_seed=sweep_seed)
-    _sweep("random", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
+def _drawn_command(kind: str):
+    """The command of a sweep whose points are drawn (random) or proposed (tpe): the same flags."""
+
+    def command(
+        spec: Optional[Path] = _SPEC,
+        param: Optional[list[str]] = _PARAM,
+        zip_: Optional[list[str]] = _ZIP,
+        trials: Optional[int] = _TRIALS,
+        sweep_seed: Optional[int] = _SWEEP_SEED,
+        repeats: Optional[int] = _REPEATS,
+        workers: Optional[int] = _WORKERS,
+        executor: str = _EXECUTOR,
+        scheduler: Optional[str] = _SCHEDULER,
+        worker_timeout: Optional[float] = _WORKER_TIMEOUT,
+        retry_failed: bool = _RETRY,
+        prune: Optional[str] = _PRUNE,
+        audit: Optional[float] = _AUDIT,
+        dry_run: bool = _DRY,
+        quiet: bool = _QUIET,
+        top: int = _TOP,
+        run_flags: dict[str, Any] | None = None,
+    ) -> None:
+        flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
+        flags.update(trials=trials, sweep_seed=sweep_seed)
+        _sweep(kind, spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
+
+    command.__name__ = f"{kind}_command"
+    return run_options(command)
 
 
-@sweep_app.command("tpe", cls=NnctlCommand)
-@run_options
-def tpe_command(
-    spec: Optional[Path] = _SPEC,
-    param: Optional[list[str]] = _PARAM,
-    zip_: Optional[list[str]] = _ZIP,
-    trials: Optional[int] = _TRIALS,
-    sweep_seed: Optional[int] = _SWEEP_SEED,
-    repeats: Optional[int] = _REPEATS,
-    workers: Optional[int] = _WORKERS,
-    executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER,
-    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
-    retry_failed: bool = _RETRY,
-    prune: Optional[str] = _PRUNE,
-    audit: Optional[float] = _AUDIT,
-    dry_run: bool = _DRY,
-    quiet: bool = _QUIET,
-    top: int = _TOP,
-    run_flags: dict[str, Any] | None = None,
-) -> None:
-    """Model-based search (TPE, by Optuna: pip install 'nnctl[search]'): the first points at random,
-    then each batch of points where the better ones so far lie. Same axes as random."""
-    flags = _flag_spec(run_flags, param, zip_, repeats, prune, audit)
-    flags.update(trials=trials, sweep_seed=sweep_seed)
-    _sweep("tpe", spec, flags, workers, executor, scheduler, worker_timeout, retry_failed, dry_run, quiet, top)
+random_command = sweep_app.command(
+    "random",
+    cls=NnctlCommand,
+    help="Random search: --trials points drawn from the axes: lists, choice:x,y, or ranges such as "
+    "loguniform:1e-4:1e-1, uniform:0:0.5, int:16:128.",
+)(_drawn_command("random"))
+tpe_command = sweep_app.command(
+    "tpe",
+    cls=NnctlCommand,
+    help="Model-based search (TPE, by Optuna: pip install 'nnctl[search]'): the first points at random, "
+    "then each batch of points where the better ones so far lie. Same axes as random.",
+)(_drawn_command("tpe"))
 
 
 @sweep_app.command("resume", cls=NnctlCommand)

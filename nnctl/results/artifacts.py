@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import DataError
-from .runs import INCOMPLETE, RunRecord
+from ..training.status import INCOMPLETE
+from .runs import RunRecord
 from .store import RUN_ID, is_locked, read_json
 
 #: the files that make a directory a run directory (see :func:`is_run_dir`)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 from ..core.errors import NnctlError, one_line
 from ..training.callbacks import Callback
-from ..training.status import INCOMPLETE  # noqa: F401  (metrics.csv says running, but no process trains the run)
 from .provenance import data_hash, provenance
 from .store import CURVE_COLUMNS, RunLock, write_csv, write_json, write_weights
 

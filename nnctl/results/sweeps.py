@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ConfigError, DataError, RunFailure
 from ..training.direction import mode
 from ..training.status import FAILED, FINISHED, PRUNED, RESULTS, WORKER_DIED  # noqa: F401  (re-exported)
-from .runs import METRICS_COLUMNS
+from .runs import METRICS_COLUMNS, RunRecord
 from .store import atomic_write_bytes, check_results_dir, inside, read_json, write_csv, write_json
 
 if TYPE_CHECKING:
@@ -179,7 +179,13 @@ def _fsync_dir(path: Path) -> None:
 
 
 def read_trial(sweep_path: Path, trial_id: str) -> tuple[dict[str, Any] | None, str | None]:
-    """A written trial's metrics row, and what is wrong with its directory.
+    """A written trial's metrics row, and what is wrong with its directory (:func:`read_trial_record`)."""
+    record, damage = read_trial_record(sweep_path, trial_id)
+    return (record.metrics or None) if record is not None else None, damage
+
+
+def read_trial_record(sweep_path: Path, trial_id: str) -> tuple[RunRecord | None, str | None]:
+    """A written trial as read back (its curve too), and what is wrong with its directory.
 
     ``(None, None)``: the trial has no directory yet. A directory whose files do not form a whole run
     (:func:`~.artifacts.read_run_partial`: a cut-off metrics.csv, weights.npz missing, curve.csv
@@ -196,37 +202,12 @@ def read_trial(sweep_path: Path, trial_id: str) -> tuple[dict[str, Any] | None, 
     record, problems = read_run_partial(path)
     if problems and record.metrics.get("status") not in (FAILED, WORKER_DIED):  # those have no weights
         return None, problem_text(problems)
-    return record.metrics or None, None
+    return record, None
 
 
 def trial_metrics(sweep_path: Path, trial_id: str) -> dict[str, Any] | None:
     """The metrics row of a trial whose directory holds a whole run (see :func:`read_trial`), else None."""
     return read_trial(sweep_path, trial_id)[0]
-
-
-def trial_curve(sweep_path: Path, trial_id: str) -> list[dict[str, Any]]:
-    """A written trial's curve.csv as rows of numbers (empty when it has none)."""
-    import csv
-
-    path = Path(sweep_path) / TRIALS / trial_id / "curve.csv"
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error):
-        return []
-    return [{k: _number(v) for k, v in row.items()} for row in rows if row.get("epoch")]
-
-
-def _number(text: str | None) -> Any:
-    if text is None or text == "":
-        return float("nan")
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
 
 
 # --- sweep.csv -----------------------------------------------------------------------------------------

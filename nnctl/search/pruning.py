@@ -82,8 +82,9 @@ class SweepPruning:
         """A trial whose worker died: it runs again and reports its rungs again."""
         self.waiting.pop(index, None)
 
-    def ready(self, trial_ids: dict[int, str], force: bool = False) -> list[tuple[int, dict[str, Any]]]:
-        """The decisions that can be made now, in sweep order, as ``(index, decision)``.
+    def ready(self, trials: list, force: bool = False) -> list[tuple[int, dict[str, Any]]]:
+        """The decisions that can be made now, in sweep order, as ``(index, decision)``; ``trials``
+        are the sweep's trials in order (a trial's index is its position).
 
         ``force`` decides the first waiting trial even though earlier ones have not reported (only
         when nothing else can make progress: see nnctl/search/sweep.py)."""
@@ -96,7 +97,7 @@ class SweepPruning:
             del self.waiting[index]
             message: dict[str, Any] = {"prune": decision.prune, "reason": decision.reason(self.monitor)}
             if decision.prune:
-                message["audit"] = audited(self.sweep_seed, trial_ids[index], self.audit)
+                message["audit"] = audited(self.sweep_seed, trials[index].trial_id, self.audit)
                 self.board.done.add(index)
                 if message["audit"]:
                     self.excluded.add(index)

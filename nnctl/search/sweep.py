@@ -10,8 +10,8 @@ asked (``retry_failed``). Progress reaches the caller through :class:`SweepCallb
 While trials train, their epoch rows stream to the driver: a pruner (nnctl/search/pruning.py)
 decides at rung epochs, and a tpe sweep (nnctl/search/proposals.py) proposes its next batch of
 points once the batches before it have ended. A trial whose worker process died (the OOM killer,
-``kill -9``) is not the trial's fault: it runs again, first in line, up to ``REQUEUES`` times
-(local workers; a Dask scheduler retries by itself), and is then recorded ``worker_died``, which
+``kill -9``) is not the trial's fault: it runs again, first in line, up to ``executor.requeues``
+times (local workers; a Dask scheduler retries by itself), and is then recorded ``worker_died``, which
 a plain resume runs again.
 """
 
@@ -30,10 +30,9 @@ from ..results.sweeps import (
     find_sweep,
     open_sweep_dir,
     read_sweep,
-    read_trial,
+    read_trial_record,
     score_column,
     sweep_row,
-    trial_curve,
     trial_metrics,
     write_sweep_csv,
     write_trial,
@@ -41,7 +40,7 @@ from ..results.sweeps import (
 from ..training.status import FAILED, FINISHED, PENDING, RESULTS, WORKER_DIED
 from ..version import __version__
 from .checking import any_point, check_trials  # noqa: F401  (check_trials is re-exported)
-from .executors import REQUEUES, ExecutorLost  # noqa: F401  (REQUEUES: how often a local trial reruns)
+from .executors import ExecutorLost
 from .identity import canonical_spec, sweep_id
 from .proposals import TrialSource
 from .pruning import SweepPruning
@@ -215,15 +214,16 @@ class _Driver:
         for trial in trials:
             self.index[trial.trial_id] = len(state.trials)
             state.trials.append(trial)
-            metrics, damage = read_trial(state.path, trial.trial_id)
+            record, damage = read_trial_record(state.path, trial.trial_id)
             if damage:
                 state.damaged[trial.trial_id] = damage
+            metrics = (record.metrics or None) if record is not None else None
             status = (metrics or {}).get("status") or PENDING
             if status in FINISHED or (status == FAILED and not self.retry_failed):
                 state.rows[trial.trial_id] = _row(trial, status, metrics)
                 state.skipped += 1
                 if self.pruning is not None:
-                    self.pruning.restore(self.index[trial.trial_id], trial_curve(state.path, trial.trial_id), metrics)
+                    self.pruning.restore(self.index[trial.trial_id], record.curve.to_dict("records"), metrics)
             else:
                 state.rows[trial.trial_id] = _row(trial, PENDING)
                 self.todo.append(trial)
@@ -246,7 +246,7 @@ class _Driver:
     # --- running ----------------------------------------------------------------------------------
     def _free(self) -> bool:
         busy = len(self.running)
-        if len(self.running) < self.executor.slots:
+        if busy < self.executor.slots:
             return True
         # every trial in flight waits for a pruning decision that waits for a queued trial (one
         # whose worker died and runs again): start it beside them, or nothing moves
@@ -291,13 +291,12 @@ class _Driver:
     def _decide(self) -> None:
         if self.pruning is None:
             return
-        ids = {i: tid for tid, i in self.index.items()}
-        decisions = self.pruning.ready(ids)
+        decisions = self.pruning.ready(self.state.trials)
         # every trial in flight waits, and what it waits for is queued: a cluster cannot start one
         # more beside them (a local pool can: _free), so the first waiting trial is decided now
         stuck = self.running and self.pruning.blocked >= len(self.running) and self.todo
         if not decisions and stuck and not getattr(self.executor, "overcommit", False):
-            decisions = self.pruning.ready(ids, force=True)
+            decisions = self.pruning.ready(self.state.trials, force=True)
         by_index = {self.index[t.trial_id]: f for f, (t, _) in self.running.items()}
         for index, decision in decisions:
             if index in by_index:
