@@ -25,3 +25,14 @@ def test_bench_smoke_prints_tables():
     assert "traced peak" in text
     assert "products in MKL (PyTorch)" in text or "torch: not installed" in text
     assert "## Targets" in text
+
+
+def test_pruning_benchmark_smoke_prints_both_wall_times():
+    script = BENCH.parent / "pruning.py"
+    out = subprocess.run([sys.executable, str(script), "--smoke"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    header = "| case | executor | plain s | asha s | s ratio | plain epochs | asha epochs | epochs ratio |"
+    assert header in out.stdout
+    [row] = [line for line in out.stdout.splitlines() if line.startswith("| digits")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cells[2]) > 0 and float(cells[3]) > 0 and int(cells[5]) == 12  # 4 trials × 3 epochs

@@ -298,3 +298,61 @@ def test_a_trial_whose_worker_died_is_not_failed_and_reruns_on_resume(cluster, t
     now = finished(path)
     assert {k: now[k] for k in kept} == kept
     cluster.close()
+
+
+def test_a_pruned_sweep_whose_worker_dies_decides_as_an_unbroken_one(cluster, tmp_path):
+    """Dask reruns the dead worker's trial elsewhere: it reports its epochs from the first again, and
+    the sweep's decisions are those of a sweep on local workers."""
+    address, _ = cluster.scheduler()
+    first, _ = cluster.worker(address), cluster.worker(address)
+    args = ["--model", "mlp:16", "--epochs", "81", "-p", "lr=loguniform:1e-3:1.0", "--trials", "8"]
+    args += ["--prune", "halving:bootstrap=2", "--sweep-seed", "5"]
+    results = tmp_path / "results"
+    sweep = cluster.sweep("random", "--results-dir", results, *args, "--executor", "dask", "--scheduler", address, "-q")
+    wait_for(lambda: statuses(results).count("running") == 2 and "completed" in statuses(results), sweep, message="")
+    cluster.kill(first)  # mid-trial: trials run back to back
+    sweep.wait(timeout=120)
+    assert sweep.returncode == 0, err(sweep)
+    code, _, stderr = cluster.run("random", "--results-dir", tmp_path / "local", *args, "-w", "2", "-q", timeout=120)
+    assert code == 0, stderr
+    columns = ["trial_id", "status", "epochs_run", "best_val_loss", "pruned_epoch"]
+    dask, local = (pd.read_csv(only_sweep(r) / "sweep.csv")[columns] for r in (results, tmp_path / "local"))
+    assert (local["status"] == "pruned").sum() >= 2
+    pd.testing.assert_frame_equal(dask, local)
+    cluster.close()
+
+
+def test_a_waiting_trial_leaves_its_worker_thread_to_others_and_ends_when_the_sweep_process_goes(cluster, tmp_path):
+    from distributed import Client
+
+    from nnctl.search.daskchannel import SweepQueues, run_dask_trial
+    from nnctl.search.worker import TrialTask
+    from nnctl.training import RunConfig
+
+    address, _ = cluster.scheduler()
+    cluster.worker(address)  # one thread
+    config = RunConfig.from_dict({"model": "mlp:8", "epochs": 9, "results_dir": str(tmp_path)}).to_dict()
+    sweeper = Client(address, timeout=START)
+    queues = SweepQueues(sweeper, "sweep")
+    queues.open("trial-key")
+    task = TrialTask("t0", config, rungs=[1])
+    future = sweeper.submit(run_dask_trial, task, queues.name, "trial-key", key="trial-key", pure=False)  # held
+    deadline, rows = time.monotonic() + START, []
+    while (not rows or rows[-1]["epoch"] < 1) and time.monotonic() < deadline:
+        rows += [m["row"] for m in queues.read() if "row" in m]
+        time.sleep(0.05)
+    assert [r["epoch"] for r in rows] == [0, 1] and future.status == "pending"  # waiting at its rung
+    # the one thread runs another task meanwhile (the trial waited for may be queued behind it)
+    assert sweeper.submit(int, "7", pure=False).result(timeout=20) == 7
+    sweeper.close()  # the sweep process is gone: no decision will come, the scheduler cancels the trial
+
+    def _trials_on_worker(dask_worker) -> list[str]:  # defined here: sent to the worker by value
+        busy = ("executing", "long-running", "cancelled")
+        return [key for key, task in dask_worker.state.tasks.items() if task.state in busy]
+
+    with Client(address, timeout=START) as other:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(other.run(_trials_on_worker).values()):
+            time.sleep(0.1)
+        assert not any(other.run(_trials_on_worker).values())  # the trial ended
+    cluster.close()

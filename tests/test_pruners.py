@@ -109,3 +109,27 @@ def test_a_rung_beyond_the_epochs_or_no_validation_split_is_refused():
         make_pruner("asha:min_epochs=10").check(5, has_validation=True)
     with pytest.raises(ConfigError, match="no validation split; set val_split > 0"):
         make_pruner("asha").check(30, has_validation=False)
+
+
+def test_a_trial_that_starts_again_is_judged_afresh_and_decides_as_before():
+    """Dask reruns a trial whose worker died: its epochs arrive from the first again, also after it
+    was audited (pruned, trained on) or had its decision sent to the run that died."""
+    from nnctl.search.pruning import SweepPruning
+    from nnctl.search.space import build_space
+
+    space = build_space(
+        "grid",
+        {"base": {"epochs": 9}, "params": {"lr": [0.1, 0.2]}, "prune": "asha", "audit": 1.0},
+    )
+    pruning = SweepPruning(space)
+    trials = [type("T", (), {"trial_id": f"t{i}"})() for i in range(2)]
+    pruning.report(0, {"epoch": 1, "val_loss": 0.5})
+    [(index, kept)] = pruning.ready(trials)
+    assert index == 0 and not kept["prune"] and kept["epoch"] == 1
+    pruning.report(1, {"epoch": 1, "val_loss": 0.9})
+    [(index, first)] = pruning.ready(trials)
+    assert index == 1 and first["prune"] and first["audit"] and first["epoch"] == 1
+    pruning.report(1, {"epoch": 2, "val_loss": 0.8})  # audited: trains on, is compared no more
+    assert pruning.blocked == 0
+    pruning.report(1, {"epoch": 1, "val_loss": 0.9})  # started again from its first epoch
+    assert pruning.ready(trials) == [(1, first)]  # the same decision, at the same rung

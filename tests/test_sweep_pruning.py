@@ -76,6 +76,20 @@ def test_decisions_do_not_depend_on_workers_or_on_a_resume(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(path / "sweep.csv")[columns], one[columns])
 
 
+def test_dask_trials_report_their_epochs_and_get_the_same_decisions(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    args = ["--model", "mlp:16", "--epochs", "9", "--optimizer", "sgd", "-p", "lr=loguniform:1e-3:1.0"]
+    args += ["--trials", "10", "--prune", "halving:bootstrap=2", "--audit", "0.5"]
+    local, _ = sweep(tmp_path, "local", *args, "-w", "2", "-q")
+    with distributed.LocalCluster(
+        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        dask, _ = sweep(tmp_path, "dask", *args, "--executor", "dask", "--scheduler", cluster.scheduler_address, "-q")
+    columns = ["trial_id", "status", "epochs_run", "best_val_loss", "pruned_epoch", "audited"]
+    assert (dask["status"] == "pruned").sum() >= 3 and dask["audited"].any()
+    pd.testing.assert_frame_equal(dask[columns], local[columns])
+
+
 def test_hyperband_brackets_and_compare_runs_show_pruned_trials(tmp_path):
     args = ["--model", "mlp:16", "--epochs", "9", "--optimizer", "sgd", "-p", "lr=loguniform:1e-3:1.0"]
     table, out = sweep(tmp_path, "hb", *args, "--trials", "9", "--prune", "hyperband:min_epochs=1,factor=3", "-w", "2")

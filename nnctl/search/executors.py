@@ -32,7 +32,7 @@ from ..core.errors import ConfigError, RunFailure
 from ..results.sweeps import WORKER_DIED
 from ..training.threads import available_cores
 from .pool import Handle, WorkerPool
-from .worker import TrialOutcome, TrialTask, failed_outcome, run_trial
+from .worker import TrialOutcome, TrialTask, failed_outcome
 
 REQUEUES = 2  # a trial whose local worker died runs again this many times, then is recorded worker_died
 
@@ -125,7 +125,8 @@ class DaskExecutor:
 
     Each trial's result travels back to the driver, which writes it, so the workers need nnctl
     installed but no shared filesystem. ``slots`` is the cluster's total number of worker threads,
-    followed as workers come and go.
+    followed as workers come and go. Epoch rows and pruning decisions travel through two Dask
+    queues per trial on the scheduler (nnctl/search/daskchannel.py).
 
     While no worker is connected the executor says so once through ``notify`` and waits; after
     ``worker_timeout`` seconds without one, or as soon as the scheduler is gone, :meth:`wait` raises
@@ -155,6 +156,8 @@ class DaskExecutor:
         self.slots = 1
         self.n_tasks = 1
         self.pending: set = set()  # futures not yet collected (a collected result is released)
+        self.queues = None  # the sweep's Dask queues (nnctl/search/daskchannel.py), from start()
+        self.rows: dict[str, list[dict]] = {}  # trial key → epoch rows read, not yet taken by reports()
         self._alone_since: float | None = None  # when the cluster was first seen without workers
         self._checked = -math.inf
         self._loggers: list | None = None
@@ -168,6 +171,9 @@ class DaskExecutor:
         except (OSError, TimeoutError) as exc:
             self._loggers = _restore(self._loggers)
             raise ConfigError(f"cannot reach the Dask scheduler at {self.scheduler}: {exc}") from None
+        from .daskchannel import SweepQueues
+
+        self.queues = SweepQueues(self.client, f"nnctl-sweep-{os.urandom(4).hex()}")
         self.n_tasks = n_tasks
         threads = sum(self.client.nthreads().values())
         self.slots = max(1, min(threads, n_tasks))
@@ -180,27 +186,79 @@ class DaskExecutor:
     def submit(self, task: TrialTask):
         if self.client.status != "running":
             raise self._lost()
+        from .daskchannel import run_dask_trial
+
         key = f"nnctl-trial-{task.trial_id}-{os.urandom(3).hex()}"
+        reporting = task.rungs is not None
         try:
-            future = self.client.submit(run_trial, task, key=key, pure=False)
+            if reporting:
+                self.queues.open(key)
+            epochs = self.queues.name if reporting else None
+            future = self.client.submit(run_dask_trial, task, epochs, key, key=key, pure=False)
         except Exception:  # the connection went while submitting
             if self.client.status != "running":
                 raise self._lost() from None
             raise
         self.pending.add(future)
+        self.rows[key] = []
         return future
 
-    def wait(self, futures: list, timeout: float) -> set:
-        from distributed import wait
+    def reports(self, future) -> list[dict]:
+        """The epoch rows ``future``'s trial sent since the last call."""
+        rows, self.rows[future.key] = self.rows.get(future.key, []), []
+        return rows
 
-        self._watch(len(futures))
+    def reply(self, future, decision: dict) -> None:
+        """Send a pruning decision to ``future``'s trial."""
+        self._ask(self.queues.send, future.key, decision)
+
+    def _ask(self, call, *args):
+        """One question to the scheduler; a lost connection is :class:`ExecutorLost`."""
         try:
-            done, _ = wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            return set()
-        except (cf.CancelledError, OSError):  # the client cancels every future when the scheduler goes
+            return call(*args)
+        except (OSError, cf.CancelledError):  # CommClosedError is an OSError: the scheduler went
             raise self._lost() from None
-        return set(done)
+        except Exception:
+            if self.client.status != "running":
+                raise self._lost() from None
+            raise
+
+    def wait(self, futures: list, timeout: float) -> set:
+        """Read the trials' epoch rows until one of ``futures`` is done, a row arrives (a rung's
+        decision can go back at once), or ``timeout`` seconds pass."""
+        from .daskchannel import LOOK_EVERY
+
+        deadline = time.monotonic() + timeout
+        while True:
+            self._watch(len(futures))
+            done = self._done(futures, 0)
+            if done or not futures:
+                return done
+            messages = self._ask(self.queues.read)
+            for message in messages:
+                if message["key"] in self.rows and "row" in message:
+                    self.rows[message["key"]].append(message["row"])
+            if messages:  # a result comes just after its trial says it ended
+                return self._done(futures, 5.0 if any(m.get("end") for m in messages) else 0)
+            if time.monotonic() >= deadline:
+                return set()
+            time.sleep(LOOK_EVERY)
+
+    def _done(self, futures: list, timeout: float) -> set:
+        """The futures that are done, looking every LOOK_EVERY seconds for up to ``timeout``.
+
+        (Each future's state is kept by the client, so looking costs no question to the
+        scheduler; ``distributed.wait`` with a timeout was seen to wait on past it.)"""
+        from .daskchannel import LOOK_EVERY
+
+        deadline = time.monotonic() + timeout
+        while True:
+            done = {f for f in futures if f.done()}
+            if done or time.monotonic() >= deadline:
+                return done
+            if self.client.status != "running":  # the client cancels every future when the scheduler goes
+                raise self._lost()
+            time.sleep(LOOK_EVERY)
 
     def outcome(self, future, task: TrialTask) -> TrialOutcome:
         from distributed import KilledWorker
@@ -217,6 +275,8 @@ class DaskExecutor:
             return failed_outcome(task, exc, worker=self.scheduler)
         finally:
             future.release()
+            self.rows.pop(future.key, None)
+            self.queues.release(future.key)
 
     def shutdown(self, kill: bool = False) -> None:
         """Close the connection; ``kill`` first cancels the trials still queued or running.
@@ -232,6 +292,9 @@ class DaskExecutor:
                 except Exception:  # the scheduler went meanwhile: nothing left to cancel
                     pass
             self.pending.clear()
+            self.rows.clear()
+            if self.queues is not None:
+                self.queues.close()
             try:
                 self.client.close(timeout=_CLOSE_TIMEOUT)
             except Exception:  # a close that timed out leaves nothing the sweep needs

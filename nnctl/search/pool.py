@@ -40,13 +40,13 @@ class PipeChannel:
     def report(self, row: dict[str, Any]) -> None:
         self.conn.send(("epoch", self.trial_id, row))
 
-    def decision(self) -> dict[str, Any]:
-        """Block until the sweep process decides (sent after the rung's epoch row)."""
+    def decision(self, epoch: int) -> dict[str, Any]:
+        """Block until the sweep process decides at rung ``epoch`` (sent after its epoch row)."""
         while True:
             message = self.conn.recv()
             if message is None:  # told to exit (the sweep is stopping)
                 os._exit(0)
-            if message[0] == "decision" and message[1] == self.trial_id:
+            if message[0] == "decision" and message[1] == self.trial_id and message[2].get("epoch") == epoch:
                 return message[2]
 
 

@@ -115,8 +115,10 @@ class Pruner(Component):
 
 @PRUNERS.register("asha")
 class ASHA(Pruner):
-    """Asynchronous successive halving (Li et al. 2020): at rung k (epoch min_epochs·factor^k), go
-    on only among the best ⌊n/factor⌋ of the n trials so far at that rung."""
+    """Asynchronous successive halving (Li et al. 2020): keep the best 1/factor at each rung.
+
+    At rung k (epoch min_epochs·factor^k) a trial goes on only among the best ⌊n/factor⌋ of the n
+    trials so far at that rung."""
 
     def __init__(self, min_epochs: int = 1, factor: int = 3):
         super().__init__(min_epochs, factor)
@@ -124,8 +126,9 @@ class ASHA(Pruner):
 
 @PRUNERS.register("halving", "successive_halving")
 class SuccessiveHalving(Pruner):
-    """Successive halving (Jamieson and Talwalkar 2016): the ASHA rule, after the first
-    ``bootstrap`` trials at each rung have all gone on."""
+    """Successive halving (Jamieson and Talwalkar 2016): ASHA once bootstrap trials passed a rung.
+
+    The ASHA rule, after the first ``bootstrap`` trials at each rung have all gone on."""
 
     def __init__(self, min_epochs: int = 1, factor: int = 3, bootstrap: int = 3):
         super().__init__(min_epochs, factor)
@@ -137,8 +140,10 @@ class SuccessiveHalving(Pruner):
 
 @PRUNERS.register("hyperband")
 class Hyperband(Pruner):
-    """Hyperband (Li et al. 2018): successive halving in ``brackets`` brackets with first rungs
-    min_epochs·factor^s; trial i in bracket i mod brackets (0: as many as fit the epochs)."""
+    """Hyperband (Li et al. 2018): successive halving in brackets that start at different epochs.
+
+    Bracket s has its first rung at min_epochs·factor^s; trial i is in bracket i mod brackets
+    (brackets=0: as many brackets as fit the epochs)."""
 
     def __init__(self, min_epochs: int = 1, factor: int = 3, brackets: int = 0):
         super().__init__(min_epochs, factor)

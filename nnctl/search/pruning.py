@@ -48,6 +48,7 @@ class SweepPruning:
         self.sweep_seed = space.sweep_seed
         self.waiting: dict[int, int] = {}  # trial index → the rung it waits at
         self.excluded: set[int] = set()  # audited trials: their values after the rung are not compared
+        self.last: dict[int, int] = {}  # trial index → the last epoch it reported
 
     def rungs(self, index: int) -> list[int]:
         return self.pruner.rungs(self.epochs, self.pruner.bracket(index, self.epochs))
@@ -57,10 +58,17 @@ class SweepPruning:
         return as_written(float(value)) if isinstance(value, (int, float)) else math.nan
 
     def report(self, index: int, row: dict[str, Any]) -> None:
-        """A trial's epoch row as it trains: a rung's value is recorded and its decision awaited."""
+        """A trial's epoch row as it trains: a rung's value is recorded and its decision awaited.
+
+        An epoch at or before the last one reported means the trial started again (Dask reran it
+        after its worker died): it is judged afresh, and decides as before from the same values."""
+        epoch = int(row["epoch"])
+        if epoch <= self.last.get(index, -1):
+            self.forget(index)
+        self.last[index] = epoch
         if index in self.excluded:
             return
-        rung = self.board.record(index, int(row["epoch"]), self.value(row))
+        rung = self.board.record(index, epoch, self.value(row))
         if rung is not None:
             self.waiting[index] = rung
 
@@ -79,8 +87,11 @@ class SweepPruning:
         self.waiting.pop(index, None)
 
     def forget(self, index: int) -> None:
-        """A trial whose worker died: it runs again and reports its rungs again."""
+        """A trial whose worker died: it runs again from its first epoch and reports its rungs again."""
         self.waiting.pop(index, None)
+        self.excluded.discard(index)
+        self.board.done.discard(index)
+        self.last.pop(index, None)
 
     def ready(self, trials: list, force: bool = False) -> list[tuple[int, dict[str, Any]]]:
         """The decisions that can be made now, in sweep order, as ``(index, decision)``; ``trials``
@@ -95,7 +106,11 @@ class SweepPruning:
                 continue
             decision = self.board.decide(index, rung)
             del self.waiting[index]
-            message: dict[str, Any] = {"prune": decision.prune, "reason": decision.reason(self.monitor)}
+            message: dict[str, Any] = {
+                "epoch": decision.epoch,
+                "prune": decision.prune,
+                "reason": decision.reason(self.monitor),
+            }
             if decision.prune:
                 message["audit"] = audited(self.sweep_seed, trials[index].trial_id, self.audit)
                 self.board.done.add(index)

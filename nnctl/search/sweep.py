@@ -9,7 +9,9 @@ asked (``retry_failed``). Progress reaches the caller through :class:`SweepCallb
 
 While trials train, their epoch rows stream to the driver: a pruner (nnctl/search/pruning.py)
 decides at rung epochs, and a tpe sweep (nnctl/search/proposals.py) proposes its next batch of
-points once the batches before it have ended. A trial whose worker process died (the OOM killer,
+points once the batches before it have ended (local workers send their rows over a pipe,
+nnctl/search/pool.py; Dask workers through queues on the scheduler, nnctl/search/daskchannel.py).
+A trial whose worker process died (the OOM killer,
 ``kill -9``) is not the trial's fault: it runs again, first in line, up to ``executor.requeues``
 times (local workers; a Dask scheduler retries by itself), and is then recorded ``worker_died``, which
 a plain resume runs again.
@@ -136,7 +138,7 @@ def run_sweep(
     trials = [] if source.model_based else source.more({})
     check_trials(space, trials or point_trials(space, any_point(space)))
     if space.prune and not hasattr(executor, "reports"):
-        raise ConfigError("--prune needs trials that report each epoch, which Dask trials do not yet: use -w N")
+        raise ConfigError(f"--prune needs trials that report each epoch; {type(executor).__name__} trials do not")
     document = {
         "sweep_id": sid,
         "spec": canonical_spec(space),
@@ -340,19 +342,6 @@ def audit_line(state: SweepState) -> str:
     column, _ = score_column(state.monitor)
     rows = [state.rows[t.trial_id] for t in state.trials]
     return audit_summary(rows, column, higher_is_better(state.monitor)).line()
-
-
-def _mark_interrupted(state: SweepState) -> int:
-    """Mark the trials still ``running`` as ``interrupted`` (unless one's result was written just
-    before); returns how many were marked."""
-    marked = 0
-    for trial in state.trials:
-        if state.rows[trial.trial_id]["status"] == "running":
-            metrics = trial_metrics(state.path, trial.trial_id)  # written just before the interrupt?
-            done = metrics is not None and metrics.get("status") in (*FINISHED, FAILED)
-            state.rows[trial.trial_id] = _row(trial, metrics["status"], metrics) if done else _row(trial, "interrupted")
-            marked += not done
-    return marked
 
 
 def resume_sweep(

@@ -107,7 +107,7 @@ def worker_label() -> str:
 class _Reporter(Callback):
     """Sends each epoch's row to the sweep process; at a rung epoch, waits for its decision.
 
-    The decision is ``{"prune": bool, "reason": str, "audit": bool}``. A pruned trial stops at the
+    The decision is ``{"epoch": int, "prune": bool, "reason": str, "audit": bool}``. A pruned trial stops at the
     rung with status ``pruned``; an audited one (the pruner said stop, but it was picked to check
     the pruner) trains to the end, and ends ``pruned`` too, its ``stop_reason`` saying so.
     """
@@ -122,7 +122,7 @@ class _Reporter(Callback):
         self.channel.report(row)
         if int(row["epoch"]) not in self.rungs:
             return None
-        decision = self.channel.decision()
+        decision = self.channel.decision(int(row["epoch"]))
         if not decision.get("prune"):
             return None
         self.pruned_epoch = int(row["epoch"])
