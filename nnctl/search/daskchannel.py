@@ -5,7 +5,7 @@ be on another machine, with no port of its own the sweep process could reach; wh
 reach is the scheduler. So the messages travel through Dask queues held by the scheduler:
 
     workers → sweep process:  one queue per sweep, "<sweep>-epochs"
-                              {"key": trial key, "row": {...}} per epoch, {"key": …, "end": True} last
+                              {"key": trial key, "row": {...}} per epoch
     sweep process → worker:   one queue per trial, "<trial key>-decisions"
                               {"epoch": e, "prune": bool, "reason": str, "audit": bool} per rung
 
@@ -100,10 +100,6 @@ class WorkerChannel:
             raise RunFailure("the sweep process stopped waiting for this trial")
 
     def close(self) -> None:
-        try:
-            self.epochs.put({"key": self.key, "end": True})
-        except Exception:  # the scheduler is gone: the sweep process learns it by itself
-            pass
         _close(self.epochs, self.decisions)
 
 

@@ -225,40 +225,31 @@ class DaskExecutor:
 
     def wait(self, futures: list, timeout: float) -> set:
         """Read the trials' epoch rows until one of ``futures`` is done, a row arrives (a rung's
-        decision can go back at once), or ``timeout`` seconds pass."""
+        decision can go back at once), or ``timeout`` seconds pass; looks every LOOK_EVERY seconds."""
         from .daskchannel import LOOK_EVERY
 
         deadline = time.monotonic() + timeout
         while True:
             self._watch(len(futures))
-            done = self._done(futures, 0)
+            done = self._done(futures)
             if done or not futures:
                 return done
             messages = self._ask(self.queues.read)
             for message in messages:
-                if message["key"] in self.rows and "row" in message:
+                if message["key"] in self.rows:
                     self.rows[message["key"]].append(message["row"])
-            if messages:  # a result comes just after its trial says it ended
-                return self._done(futures, 5.0 if any(m.get("end") for m in messages) else 0)
+            if messages:  # the driver decides on them now
+                return self._done(futures)
             if time.monotonic() >= deadline:
                 return set()
             time.sleep(LOOK_EVERY)
 
-    def _done(self, futures: list, timeout: float) -> set:
-        """The futures that are done, looking every LOOK_EVERY seconds for up to ``timeout``.
-
-        (Each future's state is kept by the client, so looking costs no question to the
-        scheduler; ``distributed.wait`` with a timeout was seen to wait on past it.)"""
-        from .daskchannel import LOOK_EVERY
-
-        deadline = time.monotonic() + timeout
-        while True:
-            done = {f for f in futures if f.done()}
-            if done or time.monotonic() >= deadline:
-                return done
-            if self.client.status != "running":  # the client cancels every future when the scheduler goes
-                raise self._lost()
-            time.sleep(LOOK_EVERY)
+    def _done(self, futures: list) -> set:
+        """The futures that are done (each future's state is kept by the client: no question to
+        the scheduler)."""
+        if self.client.status != "running":  # the client cancels every future when the scheduler goes
+            raise self._lost()
+        return {f for f in futures if f.done()}
 
     def outcome(self, future, task: TrialTask) -> TrialOutcome:
         from distributed import KilledWorker
