@@ -181,6 +181,9 @@ def test_bad_worker_timeouts_are_one_line_errors(tmp_path):
     assert "'--worker-timeout'" in line and "soon" in line
     line = one_line_error(*common, "--worker-timeout", "5")
     assert line == "error: --worker-timeout applies to --executor dask only"
+    experiment = ["experiment", "run", "zero_init_symmetry", "--fast", "--results-dir", tmp_path]
+    line = one_line_error(*experiment, *dask, "--worker-timeout", "0")  # experiments run sweeps too
+    assert line.startswith("error: --worker-timeout 0 is not allowed")
     assert not list(tmp_path.iterdir())  # refused before anything was written
 
 

@@ -16,6 +16,7 @@ from ..results.formatting import number
 from . import render
 from .help import NnctlCommand
 from .progress import SweepProgress
+from .sweep import EXECUTOR_OPTION, SCHEDULER_OPTION, WORKER_TIMEOUT_OPTION, WORKERS_OPTION, executor_from_flags
 
 experiment_app = typer.Typer(help="Run experiments that test claims from the lecture notes.", no_args_is_help=True)
 
@@ -56,25 +57,24 @@ def list_command(
 def run_command(
     experiment: str = typer.Argument(..., help="An experiment's name (see 'nnctl experiment list') or file."),
     fast: bool = typer.Option(False, "--fast", help="The reduced version (fewer epochs and seeds)."),
-    workers: Optional[int] = typer.Option(
-        None, "--workers", "-w", min=1, help="Local worker processes. [default: cores]"
-    ),
-    executor: str = typer.Option("local", "--executor", help="local or dask."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --executor dask)."),
+    workers: Optional[int] = WORKERS_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    worker_timeout: Optional[float] = WORKER_TIMEOUT_OPTION,
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where the experiment's folder goes."),
 ) -> None:
     """Run the experiment's sweeps, check its expectation, print SUPPORTED / NOT SUPPORTED and write a report."""
     from ..experiments.runner import experiment_folder, run_experiment
     from ..results.experiments import write_report
-    from ..search import make_executor
 
     exp = find_experiment(experiment)
     folder = experiment_folder(results_dir, exp, fast)
+    runner = executor_from_flags(executor, workers, scheduler, worker_timeout)  # bad flags: before any output
     out = render.console()
     out.print(f"[bold]{escape(exp.claim)}[/bold]\n{escape(exp.hypothesis)}")
     outcome = run_experiment(
         exp,
-        make_executor(executor, workers=workers, scheduler=scheduler),
+        runner,
         results_dir=folder,
         fast=fast,
         callbacks=[SweepProgress(out)],

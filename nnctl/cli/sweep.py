@@ -73,7 +73,7 @@ _REPEATS = typer.Option(
     rich_help_panel=S,
     show_default="1",
 )
-_WORKERS = typer.Option(
+WORKERS_OPTION = typer.Option(
     None,
     "--workers",
     "-w",
@@ -82,14 +82,14 @@ _WORKERS = typer.Option(
     rich_help_panel=S,
     show_default="number of cores",
 )
-_EXECUTOR = typer.Option(
+EXECUTOR_OPTION = typer.Option(
     "local",
     "--executor",
     metavar="local|dask",
     help="local (worker processes) or dask (needs --scheduler).",
     rich_help_panel=S,
 )
-_SCHEDULER = typer.Option(
+SCHEDULER_OPTION = typer.Option(
     None,
     "--scheduler",
     metavar="ADDRESS",
@@ -97,7 +97,7 @@ _SCHEDULER = typer.Option(
     rich_help_panel=S,
     show_default=False,
 )
-_WORKER_TIMEOUT = typer.Option(
+WORKER_TIMEOUT_OPTION = typer.Option(
     None,
     "--worker-timeout",
     metavar="SECONDS",
@@ -158,10 +158,10 @@ def grid_command(
     param: Optional[list[str]] = _PARAM,
     zip_: Optional[list[str]] = _ZIP,
     repeats: Optional[int] = _REPEATS,
-    workers: Optional[int] = _WORKERS,
-    executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER,
-    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
+    workers: Optional[int] = WORKERS_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    worker_timeout: Optional[float] = WORKER_TIMEOUT_OPTION,
     retry_failed: bool = _RETRY,
     prune: Optional[str] = _PRUNE,
     audit: Optional[float] = _AUDIT,
@@ -185,10 +185,10 @@ def _drawn_command(kind: str):
         trials: Optional[int] = _TRIALS,
         sweep_seed: Optional[int] = _SWEEP_SEED,
         repeats: Optional[int] = _REPEATS,
-        workers: Optional[int] = _WORKERS,
-        executor: str = _EXECUTOR,
-        scheduler: Optional[str] = _SCHEDULER,
-        worker_timeout: Optional[float] = _WORKER_TIMEOUT,
+        workers: Optional[int] = WORKERS_OPTION,
+        executor: str = EXECUTOR_OPTION,
+        scheduler: Optional[str] = SCHEDULER_OPTION,
+        worker_timeout: Optional[float] = WORKER_TIMEOUT_OPTION,
         retry_failed: bool = _RETRY,
         prune: Optional[str] = _PRUNE,
         audit: Optional[float] = _AUDIT,
@@ -223,10 +223,10 @@ tpe_command = sweep_app.command(
 def resume_command(
     sweep: str = typer.Argument(..., help="Sweep directory, or sweep id inside --results-dir."),
     results_dir: Path = typer.Option(Path("results"), "--results-dir", help="Where to look for a sweep id."),
-    workers: Optional[int] = _WORKERS,
-    executor: str = _EXECUTOR,
-    scheduler: Optional[str] = _SCHEDULER,
-    worker_timeout: Optional[float] = _WORKER_TIMEOUT,
+    workers: Optional[int] = WORKERS_OPTION,
+    executor: str = EXECUTOR_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    worker_timeout: Optional[float] = WORKER_TIMEOUT_OPTION,
     retry_failed: bool = _RETRY,
     quiet: bool = _QUIET,
     top: int = _TOP,
@@ -285,15 +285,17 @@ def _sweep(
     _execute(space, workers, executor, scheduler, worker_timeout, retry_failed, quiet, top)
 
 
+def executor_from_flags(executor: str, workers, scheduler, worker_timeout):
+    """The executor ``--executor``, ``-w``, ``--scheduler`` and ``--worker-timeout`` name; a Dask
+    executor's notices (waiting for workers, workers back) go to stderr."""
+    err = render.console(stderr=True)
+    notify = lambda message: err.print(message, markup=False, highlight=False)  # noqa: E731
+    return make_executor(executor, workers=workers, scheduler=scheduler, worker_timeout=worker_timeout, notify=notify)
+
+
 def _execute(space, workers, executor, scheduler, worker_timeout, retry_failed, quiet, top) -> None:
     out, err = render.console(), render.console(stderr=True)
-    runner = make_executor(
-        executor,
-        workers=workers,
-        scheduler=scheduler,
-        worker_timeout=worker_timeout,
-        notify=lambda message: err.print(message, markup=False, highlight=False),
-    )
+    runner = executor_from_flags(executor, workers, scheduler, worker_timeout)
     note = sampling_note(space)
     if note and not quiet:
         err.print(f"note: {note}")
