@@ -115,6 +115,13 @@ def test_audit_trains_pruned_trials_to_the_end_and_reports_the_error_rate(tmp_pa
     unpruned_best = table.loc[table["status"] == "completed", "best_val_loss"].min()
     assert summary.better == (pruned["best_val_loss"] < unpruned_best).sum()
     assert summary.line() in " ".join(out.split())
+    # the report's trials table says which pruned trials were audited, and why each ended
+    from nnctl.report.model import build_model
+
+    [sweep_page] = build_model(None, tmp_path / "audit")["sweeps"].values()
+    rows = {r["run"]: r for r in sweep_page["table"]["rows"]}
+    assert {run for run, r in rows.items() if r["audited"]} == set(pruned["trial_id"])
+    assert all("audited: trained on to the end" in rows[t]["stop_reason"] for t in pruned["trial_id"])
     # a fraction picks the same trials every time, by their ids
     again, _ = sweep(tmp_path, "half", *args, "--trials", "12", "--prune", "asha", "--audit", "0.5", "-w", "2", "-q")
     picked = again.loc[again["status"] == "pruned", "audited"]

@@ -129,6 +129,8 @@ def runs_table(
                 "where": page["where"],
                 "values": values,
                 "status": page["status"],
+                "stop_reason": page.get("stop_reason"),
+                "audited": str(page["metrics"].get("audited")).lower() == "true",  # pruned, trained on anyway
                 "best": _plain(row.get(f"best_{metric}")),
                 "best_epoch": _int(row.get("best_epoch")),
                 "final": _plain(row.get(f"final_{metric}")),

@@ -86,7 +86,8 @@ function runsTable(id, table, opts) {
         r.problems && r.problems.length ? h('div', { class: 'small', style: 'color:#b3261e' }, r.problems.map(p => 'unreadable: ' + p).join('; ')) : null),
       cols.map(c => {
         const v = c.get(r);
-        if (c.id === 'status') return h('td', {}, badge(v));
+        if (c.id === 'status') return h('td', { title: r.stop_reason || '' }, badge(v),
+          r.audited ? h('span', { class: 'small muted' }, ' audited') : null);
         if (c.id === 'fit') return h('td', {}, v ? badge(v) : '–');
         if (c.id === 'where') return h('td', { class: 'small' }, r.where ? link('sweep', r.where, v) : '');
         if (c.id === 'warnings') return h('td', { class: 'num', title: (r.warning_text || []).join('\n') }, v ? `⚠ ${v}` : '');
