@@ -44,6 +44,7 @@ DASK_LOGGERS = ("distributed", "tornado", "bokeh")
 _QUERY_TIMEOUT = 5.0  # seconds one question to the scheduler may take before it counts as lost
 _CLOSE_TIMEOUT = 3.0  # seconds closing the client may take (after a lost scheduler, instead of its reconnect wait)
 _CHECK_EVERY = 1.0  # seconds between two looks at the cluster's workers
+_FETCH_TIMEOUT = 10.0  # seconds fetching a finished trial's result may take before it counts as lost
 
 
 class ExecutorLost(RunFailure):
@@ -158,6 +159,7 @@ class DaskExecutor:
         self.pending: set = set()  # futures not yet collected (a collected result is released)
         self.queues = None  # the sweep's Dask queues (nnctl/search/daskchannel.py), from start()
         self.rows: dict[str, list[dict]] = {}  # trial key → epoch rows read, not yet taken by reports()
+        self.results: dict[str, tuple] = {}  # trial key → (its outcome, or the error it raised), fetched
         self._alone_since: float | None = None  # when the cluster was first seen without workers
         self._checked = -math.inf
         self._loggers: list | None = None
@@ -245,18 +247,36 @@ class DaskExecutor:
             time.sleep(LOOK_EVERY)
 
     def _done(self, futures: list) -> set:
-        """The futures that are done (each future's state is kept by the client: no question to
-        the scheduler)."""
+        """The futures that are done and whose results have arrived (kept for :meth:`outcome`).
+
+        A result is fetched here, with a time limit, not in :meth:`outcome`: when the worker holding
+        it dies before it is fetched, Dask computes the trial again, and a sweep process waiting for
+        that without a limit would stop answering the trials' rungs, among them the rerun's."""
         if self.client.status != "running":  # the client cancels every future when the scheduler goes
             raise self._lost()
-        return {f for f in futures if f.done()}
+        done = set()
+        for future in futures:
+            if not future.done():
+                continue
+            if future.key not in self.results:
+                try:
+                    self.results[future.key] = (future.result(timeout=_FETCH_TIMEOUT), None)
+                except TimeoutError:  # its worker died before the result was fetched: computed again
+                    continue
+                except Exception as exc:  # the trial's error, or a cancellation: for outcome()
+                    self.results[future.key] = (None, exc)
+            done.add(future)
+        return done
 
     def outcome(self, future, task: TrialTask) -> TrialOutcome:
         from distributed import KilledWorker
 
         self.pending.discard(future)
         try:
-            return future.result()
+            result, error = self.results.pop(future.key, (None, None))
+            if error is not None:
+                raise error
+            return result if result is not None else future.result()
         except KilledWorker as exc:  # the worker died running this trial (as many times as Dask allows)
             died = failed_outcome(task, exc, worker=self.scheduler)
             return dataclasses.replace(died, status=WORKER_DIED, metrics={**died.metrics, "status": WORKER_DIED})
@@ -284,6 +304,7 @@ class DaskExecutor:
                     pass
             self.pending.clear()
             self.rows.clear()
+            self.results.clear()
             if self.queues is not None:
                 self.queues.close()
             try:
