@@ -115,14 +115,14 @@ def test_a_trial_that_starts_again_is_judged_afresh_and_decides_as_before():
     """Dask reruns a trial whose worker died: its epochs arrive from the first again, also after it
     was audited (pruned, trained on) or had its decision sent to the run that died."""
     from nnctl.search.pruning import SweepPruning
-    from nnctl.search.space import build_space
+    from nnctl.search.space import build_space, expand
 
     space = build_space(
         "grid",
         {"base": {"epochs": 9}, "params": {"lr": [0.1, 0.2]}, "prune": "asha", "audit": 1.0},
     )
     pruning = SweepPruning(space)
-    trials = [type("T", (), {"trial_id": f"t{i}"})() for i in range(2)]
+    trials = expand(space)
     pruning.report(0, {"epoch": 1, "val_loss": 0.5})
     [(index, kept)] = pruning.ready(trials)
     assert index == 0 and not kept["prune"] and kept["epoch"] == 1

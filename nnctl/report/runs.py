@@ -15,6 +15,7 @@ from ..results import compare, curve_groups
 from ..results.artifacts import read_diagnostics
 from ..results.layer_stats import fired, grad_ratio, heatmaps
 from ..results.runs import RunRecord
+from ..results.store import written_true
 from ..training.direction import higher_is_better
 from ..training.status import ALL
 from .fit import fit_verdict
@@ -130,7 +131,7 @@ def runs_table(
                 "values": values,
                 "status": page["status"],
                 "stop_reason": page.get("stop_reason"),
-                "audited": str(page["metrics"].get("audited")).lower() == "true",  # pruned, trained on anyway
+                "audited": written_true(page["metrics"].get("audited")),  # pruned, trained on anyway
                 "best": _plain(row.get(f"best_{metric}")),
                 "best_epoch": _int(row.get("best_epoch")),
                 "final": _plain(row.get(f"final_{metric}")),

@@ -354,6 +354,11 @@ def as_written(value: float) -> float:
     return float(f"{value:.10g}")
 
 
+def written_true(value: Any) -> bool:
+    """Whether a flag read back from a CSV :func:`write_csv` wrote is true (``True``, ``"True"``, 1)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true") or value == 1
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""

@@ -273,10 +273,10 @@ class DaskExecutor:
 
         self.pending.discard(future)
         try:
-            result, error = self.results.pop(future.key, (None, None))
+            result, error = self.results.pop(future.key)  # fetched by wait()
             if error is not None:
                 raise error
-            return result if result is not None else future.result()
+            return result
         except KilledWorker as exc:  # the worker died running this trial (as many times as Dask allows)
             died = failed_outcome(task, exc, worker=self.scheduler)
             return dataclasses.replace(died, status=WORKER_DIED, metrics={**died.metrics, "status": WORKER_DIED})

@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..results.store import as_written
+from ..results.store import as_written, written_true
 from ..training.direction import higher_is_better
 from ..training.status import PRUNED, RESULTS
 from .pruners import RungBoard, make_pruner
@@ -157,13 +157,11 @@ def audit_summary(rows: list[dict[str, Any]], column: str, higher_better: bool) 
         return isinstance(value, (int, float)) and math.isfinite(value)
 
     unpruned = [r[column] for r in rows if r.get("status") in RESULTS and finite(r.get(column))]
-    checked = [r for r in rows if r.get("status") == PRUNED and _true(r.get("audited")) and finite(r.get(column))]
+    checked = [
+        r for r in rows if r.get("status") == PRUNED and written_true(r.get("audited")) and finite(r.get(column))
+    ]
     if not unpruned:
         return AuditSummary(len(checked), 0, None, column)
     best = max(unpruned) if higher_better else min(unpruned)
     better = sum((r[column] > best) if higher_better else (r[column] < best) for r in checked)
     return AuditSummary(len(checked), better, best, column)
-
-
-def _true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true") or value == 1

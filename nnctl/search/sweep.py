@@ -11,10 +11,9 @@ While trials train, their epoch rows stream to the driver: a pruner (nnctl/searc
 decides at rung epochs, and a tpe sweep (nnctl/search/proposals.py) proposes its next batch of
 points once the batches before it have ended (local workers send their rows over a pipe,
 nnctl/search/pool.py; Dask workers through queues on the scheduler, nnctl/search/daskchannel.py).
-A trial whose worker process died (the OOM killer,
-``kill -9``) is not the trial's fault: it runs again, first in line, up to ``executor.requeues``
-times (local workers; a Dask scheduler retries by itself), and is then recorded ``worker_died``, which
-a plain resume runs again.
+A trial whose worker process died (the OOM killer, ``kill -9``) is not the trial's fault: it runs
+again, first in line, up to ``executor.requeues`` times (local workers; a Dask scheduler retries by
+itself), and is then recorded ``worker_died``, which a plain resume runs again.
 """
 
 from __future__ import annotations

@@ -107,9 +107,9 @@ def worker_label() -> str:
 class _Reporter(Callback):
     """Sends each epoch's row to the sweep process; at a rung epoch, waits for its decision.
 
-    The decision is ``{"epoch": int, "prune": bool, "reason": str, "audit": bool}``. A pruned trial stops at the
-    rung with status ``pruned``; an audited one (the pruner said stop, but it was picked to check
-    the pruner) trains to the end, and ends ``pruned`` too, its ``stop_reason`` saying so.
+    The decision is ``{"epoch": int, "prune": bool, "reason": str, "audit": bool}``. A pruned trial
+    stops at the rung with status ``pruned``; an audited one (the pruner said stop, but it was picked
+    to check the pruner) trains to the end, and ends ``pruned`` too, its ``stop_reason`` saying so.
     """
 
     def __init__(self, channel, rungs: list[int]):
